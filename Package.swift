@@ -1,0 +1,79 @@
+// swift-tools-version: 6.0
+//
+// Module layout (DESIGN.md §2). Dependencies point one way:
+//   policy-change → PolicyChangeCLI → {RunbookYAML, RunStore, AWS, CurlTransport} → PolicyChange / HTTP
+// The core (`PolicyChange`) does no I/O and imports no C library; only
+// `CurlTransport` imports `CCurl`, only `RunbookYAML` imports `CLibYAML`.
+import PackageDescription
+
+let package = Package(
+    name: "policy-change",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "policy-change", targets: ["policy-change"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // MARK: C libraries from the system (apt: libyaml-dev, libcurl4-openssl-dev)
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
+
+        // MARK: Core: pure Swift, no I/O of its own
+        .target(name: "PolicyChange"),
+
+        // MARK: Edges
+        .target(name: "RunbookYAML", dependencies: ["PolicyChange", "CLibYAML"]),
+        .target(
+            name: "RunStore",
+            dependencies: ["PolicyChange", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "HTTP", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "CurlTransport",
+            dependencies: ["HTTP", "CCurl", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "AWS",
+            dependencies: [
+                "PolicyChange", "HTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Front end
+        .target(
+            name: "PolicyChangeCLI",
+            dependencies: [
+                "PolicyChange", "RunbookYAML", "RunStore", "HTTP", "CurlTransport", "AWS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "policy-change", dependencies: ["PolicyChangeCLI"]),
+
+        // MARK: Tests
+        .testTarget(name: "PolicyChangeTests", dependencies: ["PolicyChange"]),
+        .testTarget(
+            name: "RunbookYAMLTests",
+            dependencies: ["RunbookYAML", "PolicyChange"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "PolicyChange"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CurlTransport"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP"]),
+        .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI"]),
+    ]
+)

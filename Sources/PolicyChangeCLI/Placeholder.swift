@@ -1,0 +1,5 @@
+import ArgumentParser
+
+public struct PolicyChangeCommand: AsyncParsableCommand {
+    public init() {}
+}

@@ -1,0 +1,3 @@
+import PolicyChangeCLI
+
+await PolicyChangeCommand.main()
