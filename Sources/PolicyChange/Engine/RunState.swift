@@ -1,0 +1,120 @@
+import Foundation
+
+/// Everything the engine has learned so far in a run. Rebuilt from the
+/// journal on `resume` and `rollback`.
+struct RunState: Sendable {
+    var caller: String?
+    /// The live policy when the run (or resume) read it.
+    var live: PolicySnapshot?
+    var backup: PolicySnapshot?
+    var backupFile: StoredFile?
+    var proposed: PolicySnapshot?
+    var proposalFile: StoredFile?
+    var findings: [Finding] = []
+    /// Validation ran on the current proposal and found nothing that fails.
+    var validationPassed = false
+    var validationRan = false
+    var approvedBy: String?
+    /// An `apply-intent` was journaled: the live policy may have changed.
+    var applyIntended = false
+    var applied = false
+    var appliedAt: Date?
+    /// The live policy as read right after apply (what `policy-unchanged` compares with).
+    var appliedSnapshot: PolicySnapshot?
+    var finishedSteps: Set<Int> = []
+    var rollbackStarted = false
+    var rollbackVerified = false
+    var finished: (status: ExitStatus, outcome: String, message: String)?
+    var steps: [StepReport] = []
+
+    /// The policy the change is computed from: the backup once there is one.
+    var base: PolicySnapshot? { backup ?? live }
+}
+
+/// How one step went, for reports.
+public struct StepReport: Sendable, Equatable, Codable {
+    public var index: Int
+    public var step: String
+    /// `succeeded`, `failed`, `skipped`, `continued` (failed with on-failure: continue).
+    public var outcome: String
+    public var message: String?
+
+    public init(index: Int, step: String, outcome: String, message: String? = nil) {
+        self.index = index
+        self.step = step
+        self.outcome = outcome
+        self.message = message
+    }
+}
+
+/// How a run ended.
+public struct RunResult: Sendable, Equatable, Codable {
+    public var runID: String
+    public var status: ExitStatus
+    /// `succeeded`, `no-changes`, `validation-failed`, `stopped`, `rolled-back`,
+    /// `rollback-failed`, `left-applied`, `invalid`.
+    public var outcome: String
+    public var message: String
+    public var findings: [Finding]
+    public var backup: StoredFile?
+    public var steps: [StepReport]
+    public var caller: String?
+
+    public init(
+        runID: String, status: ExitStatus, outcome: String, message: String, findings: [Finding] = [],
+        backup: StoredFile? = nil, steps: [StepReport] = [], caller: String? = nil
+    ) {
+        self.runID = runID
+        self.status = status
+        self.outcome = outcome
+        self.message = message
+        self.findings = findings
+        self.backup = backup
+        self.steps = steps
+        self.caller = caller
+    }
+}
+
+extension RunState {
+    /// Replays a journal into the state it describes.
+    init(replaying events: [JournalEvent], storage: any RunStorage) throws {
+        self.init()
+        for event in events {
+            switch event.event {
+            case .runStarted: caller = event.start?.caller
+            case .stepFinished, .stepFailed:
+                if let step = event.step { finishedSteps.insert(step) }
+                if let step = event.step, let name = event.name {
+                    steps.append(StepReport(index: step, step: name, outcome: event.outcome ?? "succeeded", message: event.message))
+                }
+            case .backupWritten:
+                if let file = event.file {
+                    backupFile = file
+                    backup = PolicySnapshot(document: try storage.read(file))
+                }
+            case .proposalWritten:
+                if let file = event.file {
+                    proposalFile = file
+                    proposed = PolicySnapshot(document: try storage.read(file))
+                }
+            case .validated:
+                validationRan = true
+                validationPassed = event.verdict == .pass
+                findings = event.findings ?? []
+            case .approved: approvedBy = event.message
+            case .applyIntent: applyIntended = true
+            case .applied:
+                applied = true
+                appliedAt = event.time
+            case .rollbackIntent: rollbackStarted = true
+            case .rollbackVerified: rollbackVerified = true
+            case .runFinished:
+                finished = (
+                    ExitStatus(rawValue: event.exitCode ?? 1) ?? .internalError, event.outcome ?? "finished",
+                    event.message ?? ""
+                )
+            default: break
+            }
+        }
+    }
+}

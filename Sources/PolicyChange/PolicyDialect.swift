@@ -1,0 +1,91 @@
+import Foundation
+
+/// A cloud's policy language: how change operations edit a snapshot, what the
+/// analysis finds in it, and when two snapshots mean the same thing. Pure: the
+/// engine and `plan` share it, and `validate` runs it offline.
+public protocol PolicyDialect: Sendable {
+    var cloud: Cloud { get }
+
+    /// The proposed snapshot: `current` with `operations` applied in order.
+    /// Operations are idempotent: applying them to their own result changes nothing.
+    func proposedPolicy(from current: PolicySnapshot, applying operations: [ChangeOperation]) throws(PolicyEditError)
+        -> PolicySnapshot
+
+    /// Findings for a proposed snapshot (and, with `current`, for the change).
+    func analyze(_ request: AnalysisRequest) -> [Finding]
+
+    /// Whether two snapshots grant the same thing as the cloud stores them
+    /// (formatting and member order aside). Drift and verification use it.
+    func isEquivalent(_ a: PolicySnapshot, _ b: PolicySnapshot) -> Bool
+
+    /// What changes between two snapshots, for plans and reviewers.
+    func changeSummary(from current: PolicySnapshot, to proposed: PolicySnapshot) -> ChangeSummary
+}
+
+public struct AnalysisRequest: Sendable {
+    /// The live policy; nil runs only document, grammar and required-access checks.
+    public var current: PolicySnapshot?
+    public var proposed: PolicySnapshot
+    public var requirements: [Requirement]
+    /// Who makes the change, for lockout checks.
+    public var caller: String?
+    /// The key's identifier (ARN, resource name) when known.
+    public var keyIdentifier: String?
+    /// The file the proposed policy came from, so findings carry line:column in it.
+    public var proposedFile: String?
+
+    public init(
+        current: PolicySnapshot? = nil, proposed: PolicySnapshot, requirements: [Requirement] = [],
+        caller: String? = nil, keyIdentifier: String? = nil, proposedFile: String? = nil
+    ) {
+        self.current = current
+        self.proposed = proposed
+        self.requirements = requirements
+        self.caller = caller
+        self.keyIdentifier = keyIdentifier
+        self.proposedFile = proposedFile
+    }
+}
+
+/// A change operation that cannot be applied to the live policy.
+public struct PolicyEditError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var operation: String
+    public var message: String
+    public init(operation: String, message: String) {
+        self.operation = operation
+        self.message = message
+    }
+    public var description: String { "\(operation): \(message)" }
+}
+
+/// What a change adds, removes and modifies, in words a reviewer reads.
+public struct ChangeSummary: Sendable, Equatable, Codable {
+    public struct Entry: Sendable, Equatable, Codable {
+        public enum Kind: String, Sendable, Codable { case added, removed, modified }
+        public var kind: Kind
+        /// `statement "Allow use of the key"`, `binding roles/cloudkms.viewer`, …
+        public var subject: String
+        /// Principals, actions or members gained or lost, one per line (`+ kms:Decrypt`).
+        public var details: [String]
+
+        public init(kind: Kind, subject: String, details: [String] = []) {
+            self.kind = kind
+            self.subject = subject
+            self.details = details
+        }
+    }
+
+    public var entries: [Entry]
+    public init(entries: [Entry] = []) { self.entries = entries }
+    public var isEmpty: Bool { entries.isEmpty }
+}
+
+/// The dialects the core knows, by cloud.
+public enum PolicyDialects {
+    public static func dialect(for cloud: Cloud) -> (any PolicyDialect)? {
+        switch cloud {
+        case .aws: AWSKeyPolicyDialect()
+        case .azure, .gcp: nil
+        }
+    }
+}
