@@ -1,0 +1,131 @@
+import Foundation
+import HTTP
+import Logging
+import PolicyChange
+import RunStore
+import RunbookYAML
+
+/// What a cloud adapter gives a run: the provider, its audit log, its dialect.
+public struct CloudConnection: Sendable {
+    public var provider: any KeyPolicyProvider
+    public var auditLog: (any AuditLogSource)?
+    public var dialect: any PolicyDialect
+
+    public init(provider: any KeyPolicyProvider, auditLog: (any AuditLogSource)?, dialect: any PolicyDialect) {
+        self.provider = provider
+        self.auditLog = auditLog
+        self.dialect = dialect
+    }
+}
+
+/// What adapters are built from.
+public struct AdapterContext: Sendable {
+    public var transport: any HTTPTransport
+    public var environment: [String: String]
+    public var logger: Logger
+
+    public init(transport: any HTTPTransport, environment: [String: String], logger: Logger) {
+        self.transport = transport
+        self.environment = environment
+        self.logger = logger
+    }
+}
+
+/// Builds the connection for a runbook's target. The product's factory knows
+/// the cloud adapters; the crash-test harness swaps in a file-backed one.
+public protocol ProviderFactory: Sendable {
+    func connect(to target: Target, context: AdapterContext) throws -> CloudConnection
+}
+
+/// Which factory commands use; a task-local so a test harness can set its own
+/// around `PolicyChangeCommand.main()` without globals.
+public enum ProviderRegistry {
+    @TaskLocal public static var factory: any ProviderFactory = CloudProviderFactory()
+}
+
+/// The clouds this build has adapters for.
+public struct CloudProviderFactory: ProviderFactory {
+    public init() {}
+
+    public func connect(to target: Target, context: AdapterContext) throws -> CloudConnection {
+        throw Failure(
+            .invalidInput,
+            "the \(target.cloud) adapter is not part of this build yet; 'plan --current FILE', 'validate' and 'diff' work offline")
+    }
+}
+
+/// Built once per command: the runbook loader, the state directory, the
+/// transport and the adapters.
+struct CommandContext {
+    let options: GlobalOptions
+    let environment: [String: String]
+    let logger: Logger
+
+    init(options: GlobalOptions) {
+        self.options = options
+        environment = ProcessInfo.processInfo.environment
+        var logger = Logger(label: "policy-change")
+        logger.logLevel = options.verbose ? .debug : .warning
+        self.logger = logger
+    }
+
+    var stdout: Terminal { Terminal(fd: Terminal.standardOutput.fd, forceNoColor: options.noColor) }
+    var stderr: Terminal { Terminal(fd: Terminal.standardError.fd, forceNoColor: options.noColor) }
+
+    func loadRunbook(_ path: String, variables: [String]) throws -> Runbook {
+        let parsed = try parseVariables(variables)
+        do {
+            return try RunbookLoader(variables: parsed, environment: environment).load(path: path)
+        } catch {
+            throw Failure(.invalidInput, "\(error)")
+        }
+    }
+
+    func parseVariables(_ assignments: [String]) throws -> [String: String] {
+        var variables: [String: String] = [:]
+        for assignment in assignments {
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw Failure(.usage, "--set takes NAME=VALUE, got '\(assignment.prefix(40))'")
+            }
+            variables[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
+        }
+        return variables
+    }
+
+    /// `--state-dir`, else `POLICY_CHANGE_STATE_DIR`, else `.policy-change/` beside the runbook.
+    func stateDirectory(besideRunbook runbook: String?) -> StateDirectory {
+        if let explicit = options.stateDirectory { return StateDirectory(path: absolute(explicit)) }
+        if let fromEnvironment = environment["POLICY_CHANGE_STATE_DIR"], !fromEnvironment.isEmpty {
+            return StateDirectory(path: absolute(fromEnvironment))
+        }
+        let folder = runbook.map { (absolute($0) as NSString).deletingLastPathComponent } ?? FileManager.default.currentDirectoryPath
+        return StateDirectory(path: "\(folder)/.policy-change")
+    }
+
+    func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : "\(FileManager.default.currentDirectoryPath)/\(path)"
+    }
+
+    func transport() -> any HTTPTransport {
+        Transports.make(caBundle: options.caBundle ?? environment["SSL_CERT_FILE"], logger: logger, version: PolicyChangeCommand.version)
+    }
+
+    func connect(to target: Target) throws -> CloudConnection {
+        try ProviderRegistry.factory.connect(
+            to: target, context: AdapterContext(transport: transport(), environment: environment, logger: logger))
+    }
+
+    func dialect(for cloud: Cloud) throws -> any PolicyDialect {
+        guard let dialect = PolicyDialects.dialect(for: cloud) else {
+            throw Failure(.invalidInput, "the \(cloud) policy analysis is not part of this build yet; aws is supported")
+        }
+        return dialect
+    }
+
+    func readFile(_ path: String, what: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: absolute(path)) else {
+            throw Failure(.invalidInput, "cannot read \(what) '\(path)' (no such file or not readable)")
+        }
+        return data
+    }
+}

@@ -1,0 +1,215 @@
+import ArgumentParser
+import Foundation
+import PolicyChange
+import RunStore
+
+extension Cloud: ExpressibleByArgument {}
+
+struct DiffCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Show what changes between two policy snapshots, statement by statement.")
+
+    @Argument(help: "The old snapshot (a backup file).") var old: String
+    @Argument(help: "The new snapshot.") var new: String
+    @Option(help: "aws, azure or gcp.") var cloud: Cloud
+    @Option(help: "Result format.") var output: OutputFormat = .text
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await guarded {
+            let context = CommandContext(options: global)
+            let dialect = try context.dialect(for: cloud)
+            let a = PolicySnapshot(document: try context.readFile(old, what: "the old snapshot"))
+            let b = PolicySnapshot(document: try context.readFile(new, what: "the new snapshot"))
+            let summary = dialect.changeSummary(from: a, to: b)
+            if output == .json {
+                struct Document: Encodable {
+                    let schema = "policy-change/diff@1"
+                    let changes: ChangeSummary
+                }
+                context.stdout.write(Envelope.encode(Document(changes: summary)))
+            } else if summary.isEmpty {
+                context.stdout.line("No differences: the two snapshots grant the same.")
+            } else {
+                for entry in summary.entries {
+                    context.stdout.line("\(entry.kind.rawValue) \(entry.subject)")
+                    for detail in entry.details { context.stdout.line("    \(detail)") }
+                }
+            }
+            return .success
+        }
+    }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Save the key's live policy, in the format the cloud's own CLI restores from.")
+
+    @Argument(help: "The runbook naming the key.") var runbook: String
+    @Option(help: ArgumentHelp("Folder for the backup (default: the runbook's backup step folder, else <state-dir>/backups).", valueName: "dir"))
+    var dir: String?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a ${NAME} variable of the runbook.", valueName: "NAME=VALUE"))
+    var variables: [String] = []
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await guarded {
+            let context = CommandContext(options: global)
+            let book = try context.loadRunbook(runbook, variables: variables)
+            let connection = try context.connect(to: book.target)
+            let snapshot: PolicySnapshot
+            do {
+                snapshot = try await connection.provider.readPolicy()
+            } catch {
+                throw Failure(.stoppedBeforeApply, "cannot read the key's policy: \(error)")
+            }
+            let stepFolder = book.steps.lazy.compactMap { step -> String? in
+                if case .backup(let b) = step.action { return b.directory }
+                return nil
+            }.first
+            let state = context.stateDirectory(besideRunbook: book.source)
+            let folder = dir.map(context.absolute) ?? stepFolder ?? "\(state.path)/backups"
+            do {
+                try DurableFile.makeDirectory(folder)
+                let storage = try FileRunStorage(folder: folder)
+                let file = try storage.writeBackup(snapshot, cloud: book.target.cloud, key: book.target.keyIdentifier, directory: folder)
+                try? FileManager.default.removeItem(atPath: storage.journalPath)
+                context.stdout.line(file.path)
+                context.stderr.line("sha256 \(file.sha256), \(file.bytes) bytes")
+            } catch {
+                throw Failure(.internalError, "cannot write the backup: \(error)")
+            }
+            return .success
+        }
+    }
+}
+
+/// Shared by `resume` and `rollback`: the run's journal and its runbook.
+struct RecordedRun {
+    let runID: String
+    let state: StateDirectory
+    let events: [JournalEvent]
+    let start: RunStart
+
+    init(_ runID: String, context: CommandContext) throws {
+        // Without --state-dir, look beside the current folder's runbooks.
+        state = context.stateDirectory(besideRunbook: nil)
+        self.runID = runID
+        do {
+            events = try state.journal(of: runID)
+        } catch {
+            throw Failure(.invalidInput, "no run '\(runID)' in \(state.path) (see 'policy-change status'; use --state-dir to look elsewhere)")
+        }
+        guard let start = events.first(where: { $0.event == .runStarted })?.start else {
+            throw Failure(.invalidInput, "run \(runID) has no run-started event in its journal")
+        }
+        self.start = start
+    }
+
+    /// The runbook as the run loaded it; refused if it changed since.
+    func runbook(context: CommandContext, variables: [String], strict: Bool) throws -> Runbook {
+        let path = start.runbook
+        if let data = FileManager.default.contents(atPath: path) {
+            let digest = DurableFile.sha256(data)
+            if digest == start.runbookSHA256 {
+                return try context.loadRunbook(path, variables: variables)
+            }
+            if strict {
+                throw Failure(.invalidInput, "the runbook \(path) changed since run \(runID) started; resume needs the same runbook (or use 'rollback \(runID)')")
+            }
+        } else if strict {
+            throw Failure(.invalidInput, "the runbook \(path) of run \(runID) is gone; resume needs it (or use 'rollback \(runID)')")
+        }
+        // Rollback needs only the target: the backup and proposal come from the run's folder.
+        return Runbook(name: start.name, changeTicket: start.changeTicket, target: start.target, steps: [], source: path)
+    }
+}
+
+struct ResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Finish a run that was stopped (crash, kill, lost connection) from its journal and the live policy.")
+
+    @Argument(help: "The run id (see 'policy-change status').") var run: String
+    @Flag(help: "Approve without asking, if the run had not been approved yet.") var yes = false
+    @Option(name: .customLong("set"), help: ArgumentHelp("Variables again (they are never journaled).", valueName: "NAME=VALUE"))
+    var variables: [String] = []
+    @Flag(name: .customLong("ignore-window"), help: "Apply even outside the maintenance window.") var ignoreWindow = false
+    @Option(help: "Result format.") var output: OutputFormat = .text
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await guarded {
+            let context = CommandContext(options: global)
+            let recorded = try RecordedRun(run, context: context)
+            let book = try recorded.runbook(context: context, variables: variables, strict: true)
+            let launcher = RunLauncher(context: context, runbook: book, output: output)
+            return try await launcher.withEngine(
+                state: recorded.state, runID: run, fresh: false, assumeYes: yes, ignoreWindow: ignoreWindow
+            ) { engine in
+                await engine.resume(journal: recorded.events)
+            }
+        }
+    }
+}
+
+struct RollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Restore a run's backup and verify it. Exit 0 when the live policy equals the backup, 6 when it cannot be made to.")
+
+    @Argument(help: "The run id (see 'policy-change status').") var run: String
+    @Option(help: "Result format.") var output: OutputFormat = .text
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await guarded {
+            let context = CommandContext(options: global)
+            let recorded = try RecordedRun(run, context: context)
+            let book = try recorded.runbook(context: context, variables: [], strict: false)
+            let launcher = RunLauncher(context: context, runbook: book, output: output)
+            return try await launcher.withEngine(
+                state: recorded.state, runID: run, fresh: false, assumeYes: true, ignoreWindow: true
+            ) { engine in
+                await engine.rollback(journal: recorded.events)
+            }
+        }
+    }
+}
+
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Put a backup file back as the key's policy (a new run: backs up the live policy first, then verifies).")
+
+    @Argument(help: "The runbook naming the key.") var runbook: String
+    @Option(help: ArgumentHelp("The backup to restore.", valueName: "file")) var from: String
+    @Flag(help: "Approve without asking.") var yes = false
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a ${NAME} variable of the runbook.", valueName: "NAME=VALUE"))
+    var variables: [String] = []
+    @Option(help: "Result format.") var output: OutputFormat = .text
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await guarded {
+            let context = CommandContext(options: global)
+            var book = try context.loadRunbook(runbook, variables: variables)
+            let path = context.absolute(from)
+            let contents = try context.readFile(from, what: "the backup")
+            // The restore is the operator's explicit intent: required access is
+            // not enforced (the backup may predate it), but the document is checked.
+            book.change = [.replacePolicy(AttachedFile(path: path, contents: contents))]
+            book.require = []
+            book.steps = [
+                Step(.backup(BackupStep())), Step(.validate(ValidateStep())), Step(.approve), Step(.apply),
+                Step(.verify(VerifyStep(checks: [.policyUnchanged]))),
+            ]
+            book.rollback = RollbackPolicy(automatic: true, verify: true)
+            book.name = "restore-" + book.name
+            return try await RunLauncher(context: context, runbook: book, output: output)
+                .start(assumeYes: yes, ignoreWindow: true)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import PolicyChange
+import RunbookYAML
+
+enum FindingsFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, sarif
+}
+
+struct ValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Analyse a proposed policy offline, with no credentials (for CI).",
+        discussion: """
+            policy-change validate --cloud aws --current OLD --proposed NEW [--require FILE] [--caller ARN] [--format text|json|sarif]
+            policy-change validate RUNBOOK [--current FILE]
+
+            Without --current only document, grammar and required-access checks run. \
+            The verdict fails on any error or security-warning. Exit 0 (pass) or 3 (fail).
+            """)
+
+    @Argument(help: "A runbook whose policy files to validate (instead of --proposed).") var runbook: String?
+    @Option(help: "aws, azure or gcp (with --proposed).") var cloud: Cloud?
+    @Option(help: ArgumentHelp("The live policy now (a backup file).", valueName: "file")) var current: String?
+    @Option(help: ArgumentHelp("The policy to check.", valueName: "file")) var proposed: String?
+    @Option(help: ArgumentHelp("A YAML file with a 'require:' list in the runbook's form.", valueName: "file")) var require: String?
+    @Option(help: ArgumentHelp("Who will apply the change (ARN, member, object id), for lockout checks.", valueName: "id")) var caller: String?
+    @Option(name: .customLong("key-arn"), help: ArgumentHelp("The key's ARN, for checks that need its account.", valueName: "arn")) var keyARN: String?
+    @Option(help: "text, json or sarif.") var format: FindingsFormat = .text
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a ${NAME} variable of the runbook.", valueName: "NAME=VALUE"))
+    var variables: [String] = []
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        if runbook == nil && proposed == nil { throw ValidationError("Give a runbook, or --cloud and --proposed FILE.") }
+        if runbook != nil && proposed != nil { throw ValidationError("Give either a runbook or --proposed, not both.") }
+        if proposed != nil && cloud == nil { throw ValidationError("--proposed needs --cloud aws|azure|gcp.") }
+    }
+
+    func run() async throws {
+        try await guarded {
+            let context = CommandContext(options: global)
+            var request: AnalysisRequest
+            let dialect: any PolicyDialect
+            if let runbook {
+                let book = try context.loadRunbook(runbook, variables: variables)
+                dialect = try context.dialect(for: book.target.cloud)
+                guard let base = try current.map({ PolicySnapshot(document: try context.readFile($0, what: "the current policy")) })
+                    ?? Self.standalone(book)
+                else {
+                    throw Failure(
+                        .invalidInput,
+                        "the runbook edits the live policy; pass --current FILE (a backup) to validate offline, or use 'plan' to read it live")
+                }
+                let proposedSnapshot: PolicySnapshot
+                do {
+                    proposedSnapshot = try dialect.proposedPolicy(from: base, applying: book.change)
+                } catch {
+                    throw Failure(.invalidInput, "cannot apply the change: \(error)")
+                }
+                request = AnalysisRequest(
+                    current: current == nil ? nil : base, proposed: proposedSnapshot, requirements: book.require,
+                    caller: caller, keyIdentifier: keyARN ?? book.target.keyIdentifier, proposedFile: Planner.proposedFile(of: book))
+            } else {
+                let cloud = cloud!
+                dialect = try context.dialect(for: cloud)
+                let proposedPath = context.absolute(proposed!)
+                request = AnalysisRequest(
+                    current: try current.map { PolicySnapshot(document: try context.readFile($0, what: "the current policy")) },
+                    proposed: PolicySnapshot(document: try context.readFile(proposed!, what: "the proposed policy")),
+                    requirements: try require.map { try context.loadRequirements($0) } ?? [],
+                    caller: caller, keyIdentifier: keyARN, proposedFile: proposedPath)
+            }
+            let findings = dialect.analyze(request)
+            let verdict = Verdict(findings: findings)
+            switch format {
+            case .text: context.stdout.write(PlanRenderer(terminal: context.stdout).findingsText(findings, verdict: verdict))
+            case .json: context.stdout.write(FindingsOutput.json(findings, verdict: verdict))
+            case .sarif: context.stdout.write(FindingsOutput.sarif(findings, defaultFile: request.proposedFile))
+            }
+            return verdict == .pass ? .success : .validationFailed
+        }
+    }
+
+    /// A runbook whose change starts with `replace-policy` needs no live policy.
+    static func standalone(_ runbook: Runbook) -> PolicySnapshot? {
+        guard case .replacePolicy(let file)? = runbook.change.first else { return nil }
+        return PolicySnapshot(document: file.contents)
+    }
+}
+
+extension CommandContext {
+    func loadRequirements(_ path: String) throws -> [Requirement] {
+        do {
+            return try RunbookLoader(environment: environment).loadRequirements(path: path)
+        } catch {
+            throw Failure(.invalidInput, "\(error)")
+        }
+    }
+}

@@ -1,5 +1,0 @@
-import ArgumentParser
-
-public struct PolicyChangeCommand: AsyncParsableCommand {
-    public init() {}
-}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import PolicyChange
+
+/// `policy-change`: the root command. Each subcommand is one struct; the
+/// shared context (state dir, transport, providers) is built once per
+/// invocation by `CommandContext` so tests can run commands in-process.
+public struct PolicyChangeCommand: AsyncParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "policy-change",
+        abstract: "Change a cloud KMS key's access policy safely: backup, validate, apply, verify, monitor, roll back.",
+        discussion: """
+            A runbook (YAML, schema v1) names the key, the change and the procedure. \
+            'policy-change run RUNBOOK' carries it out; 'plan' shows what it would do without writing anything.
+
+            EXIT CODES
+            \(ExitStatus.allCases.map { "  \(String($0.rawValue).padding(toLength: 4, withPad: " ", startingAt: 0))\($0.meaning)" }.joined(separator: "\n"))
+            """,
+        version: version,
+        subcommands: [
+            RunCommand.self, PlanCommand.self, ValidateCommand.self, DiffCommand.self, BackupCommand.self,
+            RollbackCommand.self, RestoreCommand.self, ResumeCommand.self, StatusCommand.self, InitCommand.self,
+            SchemaCommand.self,
+        ]
+    )
+
+    public init() {}
+}
+
+/// Flags every command that touches state or the network shares.
+public struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp(
+        "Where runs keep their journals and backups (default: $POLICY_CHANGE_STATE_DIR, else .policy-change/ beside the runbook).",
+        valueName: "dir"))
+    public var stateDirectory: String?
+
+    @Option(name: .customLong("ca-bundle"), help: ArgumentHelp(
+        "CA certificates for HTTPS (default: $SSL_CERT_FILE, else the system's).", valueName: "file"))
+    public var caBundle: String?
+
+    @Flag(name: .shortAndLong, help: "Log each HTTP request (secrets redacted) to standard error.")
+    public var verbose = false
+
+    @Flag(name: .customLong("no-color"), help: "Never colour output (also: NO_COLOR set in the environment).")
+    public var noColor = false
+
+    public init() {}
+}
+
+public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case text, json
+}
+
+/// Exits with a DESIGN §6 status after printing a one-line message to standard error.
+struct Failure: Error, CustomStringConvertible {
+    var status: ExitStatus
+    var message: String
+    var description: String { message }
+
+    init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+extension AsyncParsableCommand {
+    /// Runs a command body, turning `Failure` into its message and exit status.
+    func guarded(_ body: () async throws -> ExitStatus) async throws {
+        let status: ExitStatus
+        do {
+            status = try await body()
+        } catch let failure as Failure {
+            Terminal.standardError.line("policy-change: \(failure.message)")
+            throw ExitCode(failure.status.rawValue)
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            Terminal.standardError.line("policy-change: internal error: \(error)")
+            throw ExitCode(ExitStatus.internalError.rawValue)
+        }
+        if status != .success { throw ExitCode(status.rawValue) }
+    }
+}
