@@ -41,6 +41,9 @@ public protocol ProviderFactory: Sendable {
 /// around `PolicyChangeCommand.main()` without globals.
 public enum ProviderRegistry {
     @TaskLocal public static var factory: any ProviderFactory = CloudProviderFactory()
+    /// Wraps each run's storage; identity in the product. The crash-test
+    /// harness uses it to SIGKILL itself right after a chosen journal event.
+    @TaskLocal public static var storageDecorator: @Sendable (any RunStorage) -> any RunStorage = { $0 }
 }
 
 /// The clouds this build has adapters for.

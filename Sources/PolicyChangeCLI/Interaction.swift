@@ -63,7 +63,7 @@ struct TerminalObserver: RunObserver {
 
 /// SIGINT and SIGTERM become an `Interruption`; the engine decides what it
 /// means (before apply: stop; after: roll back).
-final class SignalTrap: Sendable {
+final class SignalTrap {
     let interruption = Interruption()
     private let sources: [DispatchSourceSignal]
 
@@ -178,7 +178,7 @@ enum CommandRunner {
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         let outputPath = NSTemporaryDirectory() + "policy-change-command-\(UUID().uuidString).log"
-        FileManager.default.createFile(atPath: outputPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil, attributes: [.posixPermissions: 0o600])
         guard let output = FileHandle(forWritingAtPath: outputPath) else { return .failedToStart("cannot create an output file") }
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         process.standardOutput = output
@@ -214,7 +214,7 @@ enum CommandRunner {
         try? output.close()
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         if let logPath, let log = FileHandle(forWritingAtPath: logPath) ?? {
-            FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600])
             return FileHandle(forWritingAtPath: logPath)
         }() {
             log.seekToEndOfFile()

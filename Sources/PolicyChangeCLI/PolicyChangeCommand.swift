@@ -85,3 +85,19 @@ extension AsyncParsableCommand {
         if status != .success { throw ExitCode(status.rawValue) }
     }
 }
+
+/// The executable's entry point. A harness may pass its own provider factory
+/// (the crash tests use a file-backed key).
+public enum PolicyChangeMain {
+    public static func main(factory: (any ProviderFactory)? = nil) async {
+        if let factory {
+            await ProviderRegistry.$factory.withValue(factory) { await runRoot() }
+        } else {
+            await runRoot()
+        }
+    }
+
+    private static func runRoot() async {
+        await PolicyChangeCommand.main(nil)
+    }
+}

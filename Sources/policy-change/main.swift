@@ -1,3 +1,3 @@
 import PolicyChangeCLI
 
-await PolicyChangeCommand.main()
+await PolicyChangeMain.main()

@@ -76,7 +76,7 @@ struct RunLauncher {
             runbook: runbook,
             context: RunContext(
                 provider: connection.provider, dialect: connection.dialect, auditLog: connection.auditLog,
-                storage: storage, clock: SystemRunClock(),
+                storage: ProviderRegistry.storageDecorator(storage), clock: SystemRunClock(),
                 approver: TerminalApprover(assumeYes: assumeYes, renderer: PlanRenderer(terminal: stderr), terminal: stderr),
                 probes: LiveProbes(transport: context.transport(), workingDirectory: folder, logPath: "\(storage.folder)/commands.log"),
                 observer: TerminalObserver(terminal: stderr, steps: runbook.steps), interruption: trap.interruption),

@@ -1,0 +1,60 @@
+# policy-change — the commands the README gives.
+#   make demo   build, then run the example runbook (see README)
+#   make test   install what is missing, build, run every test
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+SWIFT      ?= swift
+PYTHON     ?= python3
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && echo sudo)
+BIN_DEBUG   = .build/debug/policy-change
+BIN_RELEASE = .build/release/policy-change
+
+.PHONY: help deps system-deps python-deps build release test demo bench format lint clean
+
+help:
+	@echo "make demo    build and run the example runbook"
+	@echo "make test    install what is missing, build and run every test"
+	@echo "make bench   benchmarks (hyperfine): start-up, runbook load, plan"
+	@echo "make format  swift format the sources in place"
+
+# System libraries the package links (pkg-config names yaml-0.1 and libcurl).
+system-deps:
+	@if ! pkg-config --exists libcurl yaml-0.1 2>/dev/null; then \
+	  echo "installing libcurl4-openssl-dev libyaml-dev pkg-config"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcurl4-openssl-dev libyaml-dev pkg-config; \
+	fi
+
+# Python tools the tests drive: PyYAML + jsonschema (schema conformance).
+python-deps:
+	@$(PYTHON) -c "import yaml, jsonschema" 2>/dev/null || $(PYTHON) -m pip install -q pyyaml jsonschema
+
+deps: system-deps python-deps
+
+build: system-deps
+	$(SWIFT) build
+
+release: system-deps
+	$(SWIFT) build -c release --product policy-change
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+demo: release
+	@bash scripts/demo.sh $(BIN_RELEASE)
+
+bench: release
+	@command -v hyperfine >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq hyperfine)
+	@bash scripts/bench.sh $(BIN_RELEASE)
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests
+
+lint:
+	$(SWIFT) format lint --recursive Sources Tests
+
+clean:
+	rm -rf .build
