@@ -113,12 +113,13 @@ enum Canonical {
         return uriEncode(bytes, keepingSlash: true)
     }
 
-    /// Path normalisation as aws-c-auth and botocore do it: split on `/`, drop empty and
-    /// `.` segments, let `..` pop the previous segment (never above the root), rejoin
-    /// under a single leading `/`, and keep a trailing `/` only if the input had one.
-    /// `/example1/example2/../..` → `/`, `//example//` → `/example/`, `/./example` →
-    /// `/example`. (RFC 3986 §5.2.4 alone would keep `//` and give `/a/` for `/a/b/..`;
-    /// the SDKs, and the services, do not.)
+    /// Path normalisation as aws-c-auth does it (`s_append_normalized_path`): split on
+    /// `/`, drop empty and `.` segments, let `..` pop the previous segment (never above
+    /// the root), rejoin under a single leading `/`, and keep a trailing `/` only if the
+    /// input had one. `/example1/example2/../..` → `/`, `//example//` → `/example/`,
+    /// `/./example` → `/example`. RFC 3986 §5.2.4 alone would keep `//` (the suites'
+    /// `get-slash`, `get-slashes` say collapse it) and give `/a/` for `/a/b/..` (no
+    /// suite case; this follows aws-c-auth and gives `/a`).
     static func removingDotSegments(_ path: [UInt8]) -> [UInt8] {
         let slash = UInt8(ascii: "/")
         var stack: [ArraySlice<UInt8>] = []
@@ -187,10 +188,13 @@ enum Canonical {
     // MARK: Headers
 
     /// Headers that are never signed, because a proxy, the HTTP library or the
-    /// connection may add, change or drop them on the way (aws-c-auth
-    /// `source/aws_signing.c` skip list, plus `authorization`, which carries the
-    /// signature itself). `content-length` *is* signed: aws-c-auth signs it and the
-    /// suites' `post-x-www-form-urlencoded*` cases expect it.
+    /// connection may add, change or drop them on the way: aws-c-auth's skip list
+    /// (`source/aws_signing.c`: `x-amzn-trace-id`, `user-agent`, `connection`,
+    /// `sec-websocket-*`, `upgrade`; `expect` and `transfer-encoding` per
+    /// `../shared/fixtures/sigv4/README.md` for its current version — curl adds
+    /// `Expect: 100-continue` to large uploads on its own), plus `authorization`, which
+    /// carries the signature itself. `content-length` *is* signed: aws-c-auth signs it
+    /// and the newer suite's `post-x-www-form-urlencoded*` cases expect it.
     static let unsignedHeaderNames: Set<String> = [
         "authorization",
         "connection",

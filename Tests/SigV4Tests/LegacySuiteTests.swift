@@ -154,7 +154,10 @@ struct LegacySuiteTests {
         let context = try testCase.context()
         // The legacy format predates `sign_body`: none of its requests carries
         // X-Amz-Content-Sha256.
-        try #require(!context.signBody, "\(testCase.id) maps to a context with sign_body; the legacy format cannot express it")
+        try #require(
+            !context.signBody,
+            "\(testCase.id) maps to a context with sign_body; the legacy format cannot express it"
+        )
         let raw = try testCase.request()
         let result = context.signer.signatureForFixture(raw, date: context.date)
 

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import HTTP
 import SigV4
+import Testing
 
 /// An HTTP/1.1 request as written in the suites' text files (`request.txt`, `.req`,
 /// `.sreq`, `.http`): request line, header fields, blank line, body.
@@ -77,7 +77,9 @@ struct RawHTTPRequest: Sendable, Equatable {
                 throw FixtureError("\(source): header line without `:`: \(line)")
             }
             let name = String(line[..<colon])
-            let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
+            let value = String(line[line.index(after: colon)...]).trimmingCharacters(
+                in: CharacterSet(charactersIn: " \t")
+            )
             fields.append(.init(name: name, value: value))
         }
         headers = HTTPHeaders(fields)

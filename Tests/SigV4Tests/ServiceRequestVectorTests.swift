@@ -52,7 +52,9 @@ struct ServiceRequestVectorTests {
     func signsExactly(_ vector: ServiceRequestVector) throws {
         let entry = try #require(ServiceRequestVector.table[vector.name], "\(vector.name) is not in the table")
         let suiteDefaults = try SigningContext(
-            contentsOf: Fixtures.directory(SigningSuiteCase.suitePath).appendingPathComponent("get-vanilla/context.json")
+            contentsOf: Fixtures.directory(SigningSuiteCase.suitePath).appendingPathComponent(
+                "get-vanilla/context.json"
+            )
         )
         let tokenContext = try SigningContext(
             contentsOf: Fixtures.directory(SigningSuiteCase.suitePath)
@@ -73,7 +75,12 @@ struct ServiceRequestVectorTests {
             unsigned.remove(name: added)
         }
         let url = try #require(URL(string: "https://\(host)\(expected.target)", encodingInvalidCharacters: false))
-        let request = HTTPRequest(method: HTTPMethod(rawValue: expected.method), url: url, headers: unsigned, body: expected.body)
+        let request = HTTPRequest(
+            method: HTTPMethod(rawValue: expected.method),
+            url: url,
+            headers: unsigned,
+            body: expected.body
+        )
 
         let signed = signer.sign(request, date: suiteDefaults.date)
         #expect(signed.headers == expected.headers)

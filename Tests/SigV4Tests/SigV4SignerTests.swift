@@ -11,7 +11,9 @@ import Testing
 struct SigV4SignerTests {
     static func vanilla() throws -> SigningContext {
         try SigningContext(
-            contentsOf: Fixtures.directory(SigningSuiteCase.suitePath).appendingPathComponent("get-vanilla/context.json")
+            contentsOf: Fixtures.directory(SigningSuiteCase.suitePath).appendingPathComponent(
+                "get-vanilla/context.json"
+            )
         )
     }
 
@@ -57,7 +59,10 @@ struct SigV4SignerTests {
         ("https://example.amazonaws.com/example space/", "/example%2520space/"),
         ("https://example.amazonaws.com/%E1%88%B4", "/%25E1%2588%25B4"),
         ("https://example.amazonaws.com/a%2Fb/c", "/a%252Fb/c"),
-        ("https://example.amazonaws.com/key/arn:aws:kms:us-east-1:111122223333:key/1", "/key/arn%3Aaws%3Akms%3Aus-east-1%3A111122223333%3Akey/1"),
+        (
+            "https://example.amazonaws.com/key/arn:aws:kms:us-east-1:111122223333:key/1",
+            "/key/arn%3Aaws%3Akms%3Aus-east-1%3A111122223333%3Akey/1"
+        ),
         ("https://example.amazonaws.com", "/"),
         ("https://example.amazonaws.com/policy/validation", "/policy/validation"),
     ])
@@ -72,7 +77,7 @@ struct SigV4SignerTests {
         ("/a/./b//c/", "/a/b/c/"),
         ("/a/%2E%2E/b", "/a/%252E%252E/b"),
     ])
-    func pathNormalisationFollowsTheSDKs(path: String, canonicalURI: String) throws {
+    func pathNormalisationFollowsAWSCAuth(path: String, canonicalURI: String) throws {
         #expect(try Self.canonicalURI(of: "https://example.amazonaws.com\(path)") == canonicalURI)
     }
 
@@ -80,7 +85,12 @@ struct SigV4SignerTests {
         let context = try Self.vanilla()
         let request = HTTPRequest(
             method: .post,
-            url: try #require(URL(string: "https://access-analyzer.us-east-1.amazonaws.com/policy/validation?nextToken=a%2Bb%2F%3D&maxResults=50&flag&b=x+y&a=%7e"))
+            url: try #require(
+                URL(
+                    string:
+                        "https://access-analyzer.us-east-1.amazonaws.com/policy/validation?nextToken=a%2Bb%2F%3D&maxResults=50&flag&b=x+y&a=%7e"
+                )
+            )
         )
         let canonical = context.signer.signature(for: request, date: context.date).canonicalRequest
         #expect(
@@ -166,11 +176,18 @@ struct SigV4SignerTests {
         let signed = signer.sign(request, date: context.date)
         #expect(
             signed.headers.fields.map(\.name)
-                == ["Content-Type", "Host", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256", "Authorization"]
+                == [
+                    "Content-Type", "Host", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256",
+                    "Authorization",
+                ]
         )
         #expect(signed.headers["X-Amz-Content-Sha256"] == [SigV4Signer.payloadHash(Data("hello".utf8))])
         let authorization = try #require(signed.headers.first(name: "Authorization"))
-        #expect(authorization.contains("SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token,"))
+        #expect(
+            authorization.contains(
+                "SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token,"
+            )
+        )
     }
 
     @Test func contentSHA256IsNotAddedByDefaultButTheBodyIsAlwaysHashed() throws {
