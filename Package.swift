@@ -44,10 +44,16 @@ let package = Package(
             name: "CurlTransport",
             dependencies: ["HTTP", "CCurl", .product(name: "Logging", package: "swift-log")]
         ),
+        // AWS Signature Version 4: pure computation over an HTTPRequest, no I/O
+        // (soto-core keeps its signer in its own target the same way).
+        .target(
+            name: "SigV4",
+            dependencies: ["HTTP", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "AWS",
             dependencies: [
-                "PolicyChange", "HTTP",
+                "PolicyChange", "HTTP", "SigV4",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -73,6 +79,7 @@ let package = Package(
         ),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "PolicyChange"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CurlTransport"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "HTTP"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP"]),
         .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI"]),
     ]
