@@ -89,3 +89,9 @@ public enum PolicyDialects {
         }
     }
 }
+
+/// A cloud's own policy validator (IAM Access Analyzer's ValidatePolicy),
+/// whose findings are merged with the local ones, marked by source.
+public protocol RemotePolicyValidator: Sendable {
+    func validate(_ policy: PolicySnapshot, file: String?) async throws -> [Finding]
+}

@@ -12,12 +12,15 @@ public struct RunContext: Sendable {
     public var probes: any ExternalProbes
     public var observer: any RunObserver
     public var interruption: Interruption
+    /// `validate: { access-analyzer: true }` asks it too.
+    public var remoteValidator: (any RemotePolicyValidator)?
 
     public init(
         provider: any KeyPolicyProvider, dialect: any PolicyDialect, auditLog: (any AuditLogSource)?,
         storage: any RunStorage, clock: any RunClock, approver: any Approver, probes: any ExternalProbes,
-        observer: any RunObserver, interruption: Interruption
+        observer: any RunObserver, interruption: Interruption, remoteValidator: (any RemotePolicyValidator)? = nil
     ) {
+        self.remoteValidator = remoteValidator
         self.provider = provider
         self.dialect = dialect
         self.auditLog = auditLog
@@ -285,7 +288,7 @@ public final class RunEngine: Sendable {
         case .backup(let options):
             return try await backup(options, &state)
         case .validate(let options):
-            return try validate(options, &state)
+            return try await validate(options, &state)
         case .approve:
             return try await approve(&state)
         case .apply:
@@ -370,12 +373,22 @@ public final class RunEngine: Sendable {
         state.proposed = proposed
     }
 
-    private func validate(_ options: ValidateStep, _ state: inout RunState) throws -> String {
+    private func validate(_ options: ValidateStep, _ state: inout RunState) async throws -> String {
         if state.proposed == nil { try propose(&state) }
         guard let proposed = state.proposed else {
             throw StepFailure(message: "there is no proposed policy to validate (no backup or live read yet)")
         }
-        let findings = analyze(proposed, against: state.base, caller: state.caller)
+        var findings = analyze(proposed, against: state.base, caller: state.caller)
+        if options.accessAnalyzer {
+            guard let validator = context.remoteValidator else {
+                throw StepFailure(message: "access-analyzer: this target has no remote policy validator (AWS only)")
+            }
+            do {
+                findings += try await validator.validate(proposed, file: Planner.proposedFile(of: runbook))
+            } catch {
+                throw StepFailure(message: "access-analyzer: \(error)")
+            }
+        }
         let verdict = Verdict(findings: findings, failOn: options.failOn)
         try journal(.init(.validated, time: now, verdict: verdict, findings: findings))
         state.findings = findings
@@ -434,7 +447,7 @@ public final class RunEngine: Sendable {
         // Invariant: validation passed. Without a validate step, validate now.
         if !state.validationRan {
             do {
-                _ = try validate(ValidateStep(), &state)
+                _ = try await validate(ValidateStep(), &state)
             } catch let failure as StepFailure {
                 throw RunStop(status: .validationFailed, outcome: "validation-failed", message: failure.message)
             }
