@@ -153,7 +153,8 @@ extension AWSSharedConfigFile {
             currentKey = nil
         }
 
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift, so it has to be named as a separator.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
         for (index, rawLine) in lines.enumerated() {
             let number = index + 1
             var line = Substring(rawLine)
@@ -168,7 +169,7 @@ extension AWSSharedConfigFile {
             if indented, var section = current, let key = currentKey, var property = section.properties[key] {
                 let content = stripInlineComment(trimmed)
                 if collectingSubProperties {
-                    guard let (name, value) = splitProperty(content), !name.isEmpty else {
+                    guard let (name, value) = splitProperty(content, delimiters: ["="]), !name.isEmpty else {
                         throw AWSSharedConfigFileError(
                             path: path, line: number,
                             reason: "expected 'name = value' in the settings under '\(key)'")
@@ -231,11 +232,15 @@ extension AWSSharedConfigFile {
         return AWSSharedConfigFile(path: path, kind: kind, sections: sections)
     }
 
-    /// `name = value` or `name: value`, split at whichever delimiter comes first, both
-    /// sides trimmed.
-    private static func splitProperty(_ text: String) -> (String, String)? {
-        guard let delimiter = text.firstIndex(where: { $0 == "=" || $0 == ":" }) else { return nil }
+    /// `name = value` or `name: value` (`configparser`'s delimiters; sub-properties take
+    /// only `=`, as botocore's `_parse_nested` does), split at the first delimiter, both
+    /// sides trimmed. A name with a space in it is refused: no AWS setting has one, and
+    /// `role_arn arn:aws:…` (a forgotten `=`) would otherwise become a setting named
+    /// `role_arn arn`.
+    private static func splitProperty(_ text: String, delimiters: Set<Character> = ["=", ":"]) -> (String, String)? {
+        guard let delimiter = text.firstIndex(where: { delimiters.contains($0) }) else { return nil }
         let name = text[..<delimiter].trimmingCharacters(in: .whitespaces)
+        guard !name.contains(where: \.isWhitespace) else { return nil }
         let value = text[text.index(after: delimiter)...].trimmingCharacters(in: .whitespaces)
         return (name, value)
     }

@@ -101,9 +101,14 @@ public struct InstanceMetadataCredentialSource: AWSCredentialSource {
         let role =
             String(decoding: roleResponse.body, as: UTF8.self)
             .split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard !role.isEmpty, !role.contains("/"), role.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 })
-        else {
-            return note("no IAM role attached to the instance")
+        // IAM role names are `[A-Za-z0-9+=,.@_-]+`; anything else is not a role name and
+        // must not become part of the next URL.
+        let roleCharacters = CharacterSet(charactersIn: "+=,.@_-")
+            .union(CharacterSet(charactersIn: "a"..."z")).union(CharacterSet(charactersIn: "A"..."Z"))
+            .union(CharacterSet(charactersIn: "0"..."9"))
+        guard !role.isEmpty else { return note("no IAM role attached to the instance") }
+        guard role.unicodeScalars.allSatisfy({ roleCharacters.contains($0) }) else {
+            return note("\(host) answered the role request with something that is not an IAM role name")
         }
 
         // 3. Credentials.
