@@ -39,7 +39,7 @@ import Testing
             profile: profile, environment: home.environment(variables), transport: transport,
             metadataTransport: metadata ?? FakeTransport.unreachable(), region: "eu-west-1",
             stsEndpoint: Self.stsEndpoint, logger: testLogger, clock: { Self.signingTime }, mfaCode: mfaCode,
-            metadataPolicies: (MetadataServicePolicy(timeout: .seconds(5), attempts: 1, pause: .zero), .instanceMetadata))
+            containerPolicy: MetadataServicePolicy(timeout: .seconds(5), attempts: 1, pause: .zero))
     }
 
     /// `AWS4-HMAC-SHA256 Credential=<key id>/20240501/eu-west-1/sts/aws4_request,

@@ -232,6 +232,10 @@ import Testing
         #expect(unknown.message.contains("unknown service 'kmss' in target.aws.endpoints (did you mean 'kms'?)"))
         let notURL = try #require(try resolveError(AWSTarget(key: Self.keyARN), ["AWS_ENDPOINT_URL_STS": "sts.local"]))
         #expect(notURL.message == "invalid endpoint URL 'sts.local' from AWS_ENDPOINT_URL_STS: expected https://host[:port][/path]")
+        let password = try #require(
+            try resolveError(AWSTarget(key: Self.keyARN), ["AWS_ENDPOINT_URL": "https://sre:hunter2@kms.internal"]))
+        #expect(password.message.contains("invalid endpoint URL (not shown: it contains '@') from AWS_ENDPOINT_URL"))
+        #expect(!password.message.contains("hunter2"))
         let ftp = try #require(
             try resolveError(AWSTarget(key: Self.keyARN, endpoints: ["kms": "ftp://127.0.0.1"])))
         #expect(ftp.message.contains("from target.aws.endpoints.kms"))

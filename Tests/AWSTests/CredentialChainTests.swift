@@ -20,10 +20,8 @@ import Testing
             profile: profile, environment: home.environment(variables), transport: sts, metadataTransport: metadata,
             region: "us-east-1", stsEndpoint: Self.stsEndpoint, logger: testLogger,
             clock: { date("2024-05-01T12:00:00Z") },
-            metadataPolicies: (
-                MetadataServicePolicy(timeout: .seconds(30), attempts: 1, pause: .zero),
-                MetadataServicePolicy(timeout: .seconds(30), attempts: 1, pause: .zero)
-            ))
+            containerPolicy: MetadataServicePolicy(timeout: .seconds(30), attempts: 1, pause: .zero),
+            instanceMetadataPolicy: MetadataServicePolicy(timeout: .seconds(30), attempts: 1, pause: .zero))
     }
 
     func found(_ chain: CredentialChain) async throws -> (AWSCredentials, String)? {
@@ -226,6 +224,8 @@ import Testing
                 credential_process = echo processSecret/K7MDENG/bPxRfiCYEXAMPLEKEY
                 [profile shared-fixture]
                 credential_process = cat '\(CredentialFixtures.sharedURL("credential_process.output.json").path)'
+                [profile leaky]
+                credential_process = echo processSecret/K7MDENG/bPxRfiCYEXAMPLEKEY; echo could not refresh processSecret/K7MDENG/bPxRfiCYEXAMPLEKEY >&2; exit 1
                 [profile version-2]
                 credential_process = echo '{"Version":2}'
                 """)
@@ -235,6 +235,10 @@ import Testing
                 == "the credential_process of profile 'failing' (\(home.configPath):2) exited with status 3: "
                 + "token expired, run sso login")
         expectNoSecrets(failing)
+
+        let leaky = await providerError { _ = try await chain(profile: "leaky", home: home).credentials() }
+        #expect(leaky?.message.hasSuffix("exited with status 1: could not refresh <redacted>") == true)
+        expectNoSecrets(leaky)
 
         let notJSON = await providerError { _ = try await chain(profile: "not-json", home: home).credentials() }
         #expect(notJSON?.message.hasSuffix("printed no \"Version\": 1 JSON object") == true)

@@ -276,10 +276,13 @@ private struct EndpointResolver {
 private func endpointURL(_ text: String, source: String) throws(ProviderError) -> URL {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
-        let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil
+        let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil, url.user == nil,
+        url.password == nil
     else {
+        // A URL with user information may carry a password: it is not repeated.
+        let shown = trimmed.contains("@") ? "(not shown: it contains '@')" : "'\(trimmed)'"
         throw ProviderError(
-            .other, "invalid endpoint URL '\(trimmed)' from \(source): expected https://host[:port][/path]")
+            .other, "invalid endpoint URL \(shown) from \(source): expected https://host[:port][/path]")
     }
     return url
 }

@@ -35,6 +35,16 @@ public struct AWSEnvironment: Sendable, Equatable {
         self[name]?.trimmingCharacters(in: .whitespaces).lowercased() == "true"
     }
 
+    /// The values of variables whose names say they hold a secret (`…SECRET…`,
+    /// `…TOKEN…`, `…PASSWORD…`), to cut out of text that reaches a message.
+    var secretValues: [String?] {
+        variables.compactMap { name, value in
+            let upper = name.uppercased()
+            guard upper.contains("SECRET") || upper.contains("TOKEN") || upper.contains("PASSWORD") else { return nil }
+            return value
+        }
+    }
+
     /// `AWS_CONFIG_FILE`, else `~/.aws/config`.
     public var configFilePath: String {
         self["AWS_CONFIG_FILE"].map(expandingTilde) ?? homeDirectory + "/.aws/config"

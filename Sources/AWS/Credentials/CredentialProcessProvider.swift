@@ -30,7 +30,12 @@ public struct CredentialProcessProvider: AWSCredentialProvider {
             throw ProviderError(.credentials, "cannot run the credential_process of \(origin): \(error)")
         }
         guard result.status == 0 else {
-            let detail = CredentialMessage.oneLine(String(decoding: result.standardError.prefix(4096), as: UTF8.self))
+            // A helper that failed may still have printed (part of) a secret, on either
+            // stream; whatever stdout holds and the environment's secrets are cut out.
+            let detail = CredentialMessage.oneLine(
+                CredentialMessage.redacting(
+                    String(decoding: result.standardError.prefix(4096), as: UTF8.self),
+                    secrets: Self.possibleSecrets(in: result.standardOutput) + environment.secretValues))
             throw ProviderError(
                 .credentials,
                 "the credential_process of \(origin) exited with status \(result.status)"
@@ -55,6 +60,15 @@ public struct CredentialProcessProvider: AWSCredentialProvider {
 }
 
 extension CredentialProcessProvider {
+    /// Every string value of a JSON object on stdout, else each whitespace-separated word.
+    static func possibleSecrets(in output: Data) -> [String?] {
+        if let object = try? JSONSerialization.jsonObject(with: output) as? [String: Any] {
+            return object.values.compactMap { $0 as? String }
+        }
+        return String(decoding: output.prefix(65_536), as: UTF8.self)
+            .split(whereSeparator: { $0.isWhitespace }).map(String.init)
+    }
+
     struct ProcessOutput: Sendable {
         var status: Int32
         var standardOutput: Data

@@ -68,15 +68,16 @@ public func defaultCredentialSources(
     logger: Logger,
     clock: @escaping CredentialClock = { Date() },
     mfaCode: MFACodeProvider? = nil,
-    metadataPolicies: (container: MetadataServicePolicy, instance: MetadataServicePolicy) = (.container, .instanceMetadata)
+    containerPolicy: MetadataServicePolicy = .container,
+    instanceMetadataPolicy: MetadataServicePolicy = .instanceMetadata
 ) -> CredentialChain {
     let selection = AWSProfileSelection.resolve(explicit: profile, environment: environment)
     let metadata = metadataTransport ?? transport
     let environmentSource = EnvironmentCredentialSource(environment: environment, clock: clock)
     let container = ContainerCredentialSource(
-        environment: environment, transport: metadata, policy: metadataPolicies.container, logger: logger)
+        environment: environment, transport: metadata, policy: containerPolicy, logger: logger)
     let instance = InstanceMetadataCredentialSource(
-        environment: environment, transport: metadata, policy: metadataPolicies.instance, logger: logger)
+        environment: environment, transport: metadata, policy: instanceMetadataPolicy, logger: logger)
     let profileSource = ProfileCredentialSource(
         selection: selection,
         environment: environment,

@@ -12,12 +12,16 @@ import SigV4
 /// `http://[fd00:ec2::23]`) speak only plain HTTP, on addresses that are not loopback, so
 /// the project's transport refuses them (DESIGN §2: plain `http://` for loopback only).
 /// The container and instance-metadata sources therefore take their transport as a
-/// parameter, and the CLI must give them one that additionally allows plain `http://` to
-/// exactly `AWSMetadataService.plainHTTPHosts` — for example a second `CurlTransport`
-/// whose configuration lists these hosts as its extra plain-HTTP hosts — and keep
-/// refusing them everywhere else (KMS, STS, CloudTrail, endpoint overrides). These
-/// addresses are never routed off the machine, which is why the exception is safe here
-/// and nowhere else.
+/// parameter (`defaultCredentialChain(metadataTransport:)`), and the CLI must give them
+/// one that additionally allows plain `http://` to exactly
+/// `AWSMetadataService.plainHTTPHosts`, while the transport for KMS, STS, CloudTrail,
+/// Access Analyzer and every endpoint override keeps refusing them. The API expected of
+/// the HTTP layer is a per-transport allow-list: a second transport instance built with
+/// `plainHTTPHosts: AWSMetadataService.plainHTTPHosts` (a `Set<String>` of extra hosts,
+/// compared case-insensitively with IPv6 brackets ignored, checked before any
+/// connection). These addresses are link-local and never routed off the machine, which
+/// is why the exception is safe here and nowhere else. The metadata transport should
+/// not retry on its own: the sources apply `MetadataServicePolicy`.
 public enum AWSMetadataService {
     /// The hosts the metadata transport must reach over plain `http://`.
     public static let plainHTTPHosts: Set<String> = [
