@@ -80,7 +80,11 @@ let package = Package(
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "PolicyChange"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CurlTransport"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "HTTP"]),
-        .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP"]),
+        .testTarget(
+            name: "AWSTests",
+            dependencies: ["AWS", "HTTP", "SigV4", "PolicyChange"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI"]),
     ]
 )
