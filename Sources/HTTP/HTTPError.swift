@@ -63,13 +63,26 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
         lastError: HTTPError? = nil
     ) {
         self.code = code
-        self.message = message
-        self.url = url
+        // Redacted here as well as by whoever built the text: whatever a
+        // transport or adapter puts in an error, a secret never comes out.
+        self.message = Redactor.standard.redact(message)
+        self.url = url.map { Redactor.standard.redact($0) }
         self.hint = hint
         self.status = status
         self.response = response
         self.attempts = attempts
         self.lastErrorBox = lastError.map(Box.init)
+    }
+
+    /// This kind of error with a message, for transports and adapters:
+    /// `HTTPError.connectFailed.with(message: "cannot connect to …", url: …, hint: "check …")`.
+    /// `message` and `url` are redacted again here, whatever the caller did.
+    public func with(
+        message: String, url: String? = nil, hint: String? = nil, status: Int? = nil, response: HTTPResponse? = nil
+    ) -> HTTPError {
+        HTTPError(
+            code, message: message, url: url ?? self.url, hint: hint ?? self.hint, status: status ?? self.status,
+            response: response ?? self.response, attempts: attempts, lastError: lastError)
     }
 
     /// The kind of error as a stable identifier (`"timedOut"`), for JSON
