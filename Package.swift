@@ -72,7 +72,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "PolicyChange"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CurlTransport"]),
+        .testTarget(
+            name: "HTTPTests",
+            dependencies: ["HTTP", "CurlTransport", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP"]),
         .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI"]),
     ]

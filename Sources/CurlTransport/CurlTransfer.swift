@@ -108,7 +108,10 @@ final class CurlTransfer: @unchecked Sendable {
         // like the curl and aws command-line tools. Loopback requests (tests,
         // emulators) never go through a proxy: a proxy could not reach this
         // machine's loopback interface anyway.
-        if let host = request.url.host, URLSafety.isLoopback(host: host) {
+        // The metadata services live on link-local addresses, which no proxy can reach either.
+        if let host = URLSafety.host(of: request.url),
+            URLSafety.isLoopback(host: host) || URLSafety.isListed(host, in: configuration.plainHTTPHosts)
+        {
             try set(CURLOPT_NOPROXY, "*")
         }
 
@@ -248,8 +251,11 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// One header line, CRLF included, as libcurl delivers it.
     fileprivate func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        var line = String(decoding: bytes, as: UTF8.self)
-        while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
+        // Strip the line ending on bytes: as a Swift String, "\r\n" is one
+        // Character, which `hasSuffix("\n")` does not see.
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
+        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
         if line.hasPrefix("HTTP/") {
             // A new status line starts a new header block: after
             // `100 Continue`, and after any interim (1xx) response. Only the

@@ -22,7 +22,7 @@ import Logging
 ///   overrides it: `https_proxy`/`HTTPS_PROXY` for https URLs, `http_proxy`
 ///   (lowercase only — libcurl ignores `HTTP_PROXY`, see "httpoxy") for http,
 ///   `all_proxy`/`ALL_PROXY` for both, and `no_proxy`/`NO_PROXY` for
-///   exceptions. Loopback URLs never use a proxy.
+///   exceptions. Loopback URLs (and `plainHTTPHosts`) never use a proxy.
 /// - **Headers.** Exactly the request's headers are sent, plus `Host`,
 ///   `Content-Length` and `User-Agent` (`Configuration.userAgent` unless the
 ///   request sets one). libcurl's own `Expect: 100-continue`, `Accept: */*`
@@ -42,6 +42,10 @@ public final class CurlTransport: HTTPTransport {
         /// The CA certificates file (PEM) that verifies servers; `nil` for
         /// libcurl's default.
         public var caBundlePath: String?
+        /// Hosts besides loopback that may be reached over plain `http://`:
+        /// empty unless the caller needs a metadata service
+        /// (`URLSafety.cloudMetadataHosts`). Requests to them never use a proxy.
+        public var plainHTTPHosts: Set<String>
         /// Responses larger than this fail: the APIs this tool calls answer in
         /// kilobytes, so anything huge is a wrong endpoint.
         public var maxResponseBodyBytes: Int
@@ -55,8 +59,10 @@ public final class CurlTransport: HTTPTransport {
             timeout: Duration = .seconds(60),
             caBundle: String? = nil,
             environment: [String: String] = ProcessInfo.processInfo.environment,
+            plainHTTPHosts: Set<String> = [],
             maxResponseBodyBytes: Int = 64 << 20
         ) {
+            self.plainHTTPHosts = plainHTTPHosts
             self.userAgent = userAgent
             self.connectTimeout = connectTimeout
             self.timeout = timeout
@@ -100,7 +106,7 @@ public final class CurlTransport: HTTPTransport {
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         // Before anything touches the network: no plain http:// to remote hosts.
-        try URLSafety.check(request.url)
+        try URLSafety.check(request.url, plainHTTPHosts: configuration.plainHTTPHosts)
         try Task.checkCancellation()
 
         let transfer = try CurlTransfer(request: request, configuration: configuration)

@@ -27,9 +27,9 @@ public struct Redactor: Sendable {
     public var sensitiveMembers: Set<String>
 
     public init(sensitiveHeaders: Set<String>, sensitiveParameters: Set<String>, sensitiveMembers: Set<String>) {
-        self.sensitiveHeaders = Set(sensitiveHeaders.map { $0.lowercased() })
-        self.sensitiveParameters = Set(sensitiveParameters.map { $0.lowercased() })
-        self.sensitiveMembers = Set(sensitiveMembers.map { $0.lowercased() })
+        self.sensitiveHeaders = sensitiveHeaders
+        self.sensitiveParameters = sensitiveParameters
+        self.sensitiveMembers = sensitiveMembers
     }
 
     /// The names every cloud adapter of this project needs.
@@ -48,19 +48,22 @@ public struct Redactor: Sendable {
             "access_token", "refresh_token", "id_token", "code", "password",
             "sig",  // Azure SAS
             "token", "subject_token",  // token exchange (workload identity federation)
+            "WebIdentityToken",  // STS AssumeRoleWithWebIdentity form
         ],
         sensitiveMembers: [
             "SecretAccessKey", "SessionToken", "Token",  // STS, IMDS, container credentials
             "access_token", "refresh_token", "id_token",  // OAuth token responses
             "private_key",  // GCP service-account key file
-            "client_secret", "password",
+            "client_secret", "client_assertion", "assertion", "subject_token", "password",
+            "accessToken",  // IAM Credentials generateAccessToken
+            "WebIdentityToken",
         ]
     )
 
     // MARK: Typed helpers
 
     public func isSensitiveHeader(_ name: String) -> Bool {
-        sensitiveHeaders.contains(name.lowercased())
+        sensitiveHeaders.contains { $0.caseInsensitiveCompare(name) == .orderedSame }
     }
 
     /// The value to show for a header. For `Authorization`-like headers the
@@ -147,9 +150,11 @@ public struct Redactor: Sendable {
         // Authorization value (`…, SignedHeaders=host, Signature=<hex>`).
         if !sensitiveParameters.isEmpty {
             text = Self.replace(
-                #"(?i)(^|[?&;,\s"'(\[{])("# + Self.alternation(sensitiveParameters) + #")=([^&\s"',;#)\]}]*)"#,
+                #"(?i)(^|[?&#;,\s"'(\[{])("# + Self.alternation(sensitiveParameters) + #")=(<redacted>|[^&\s"',;#)\]}]*)"#,
                 in: text
             ) { m in
+                // `<redacted>` is matched whole so that redacting twice
+                // changes nothing (a value may legitimately contain `:`).
                 m[3].isEmpty ? m[0] : m[1] + m[2] + "=" + p
             }
         }

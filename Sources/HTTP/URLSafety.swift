@@ -11,7 +11,13 @@ public enum URLSafety {
     /// Throws ``HTTPError/insecureURL`` for plain `http://` to a host that is
     /// not loopback or for any other scheme, and ``HTTPError/invalidURL`` for
     /// a URL without a host. Does no I/O (no name resolution).
-    public static func check(_ url: URL) throws(HTTPError) {
+    ///
+    /// - Parameter plainHTTPHosts: further hosts that may be reached over plain
+    ///   `http://`, compared case-insensitively. Meant for the cloud metadata
+    ///   services (``cloudMetadataHosts``), which only speak plain HTTP on a
+    ///   link-local address that is never routed off the machine; empty by
+    ///   default, so a caller has to ask for them.
+    public static func check(_ url: URL, plainHTTPHosts: Set<String> = []) throws(HTTPError) {
         let shown = Redactor.standard.redact(url: url)
         guard let scheme = url.scheme?.lowercased() else {
             throw HTTPError(
@@ -27,7 +33,7 @@ public enum URLSafety {
         case "https":
             return
         case "http":
-            guard isLoopback(host: host) else {
+            guard isLoopback(host: host) || isListed(host, in: plainHTTPHosts) else {
                 throw HTTPError(
                     .insecureURL,
                     message: "refusing to send a request over plain http:// to \(shown)",
@@ -43,10 +49,17 @@ public enum URLSafety {
         }
     }
 
+    /// The link-local addresses of the instance metadata and credential
+    /// services: AWS IMDS (IPv4 and IPv6), the ECS/EKS container credentials
+    /// endpoint, the Azure IMDS and the GCP metadata server (which share the
+    /// IPv4 address). Names such as `metadata.google.internal` are left out on
+    /// purpose: their meaning depends on DNS.
+    public static let cloudMetadataHosts: Set<String> = ["169.254.169.254", "169.254.170.2", "fd00:ec2::254"]
+
     /// True when `check` would accept the URL.
-    public static func isAllowed(_ url: URL) -> Bool {
+    public static func isAllowed(_ url: URL, plainHTTPHosts: Set<String> = []) -> Bool {
         do {
-            try check(url)
+            try check(url, plainHTTPHosts: plainHTTPHosts)
             return true
         } catch {
             return false
@@ -62,17 +75,26 @@ public enum URLSafety {
     /// or `*.localhost` names are refused, because their meaning depends on
     /// the resolver.
     public static func isLoopback(host: String) -> Bool {
-        var host = host.lowercased()
-        if host.hasPrefix("["), host.hasSuffix("]") {
-            host = String(host.dropFirst().dropLast())
-        }
+        let host = unbracketed(host.lowercased())
         if host == "localhost" { return true }
         if isIPv6Loopback(host) { return true }
         return isIPv4Loopback(host)
     }
 
-    /// The host part of a URL without IPv6 brackets, not percent-decoded.
-    static func host(of url: URL) -> String? {
+    /// Whether `host` (brackets ignored) is one of `hosts`, case-insensitively.
+    public static func isListed(_ host: String, in hosts: Set<String>) -> Bool {
+        guard !hosts.isEmpty else { return false }
+        let bare = unbracketed(host.lowercased())
+        return hosts.contains { unbracketed($0.lowercased()) == bare }
+    }
+
+    private static func unbracketed(_ host: String) -> String {
+        host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+    }
+
+    /// The host part of a URL, not percent-decoded; an IPv6 address may keep
+    /// its brackets.
+    public static func host(of url: URL) -> String? {
         guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false) else {
             return url.host
         }
