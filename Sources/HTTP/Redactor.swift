@@ -49,6 +49,7 @@ public struct Redactor: Sendable {
             "sig",  // Azure SAS
             "token", "subject_token",  // token exchange (workload identity federation)
             "WebIdentityToken",  // STS AssumeRoleWithWebIdentity form
+            "code_verifier",  // PKCE
         ],
         sensitiveMembers: [
             "SecretAccessKey", "SessionToken", "Token",  // STS, IMDS, container credentials
@@ -100,121 +101,14 @@ public struct Redactor: Sendable {
     /// JWTs and PEM private keys.
     ///
     /// Redaction errs on the side of removing too much: an English phrase such
-    /// as "Basic authentication" loses its second word.
+    /// as "Basic authentication" loses its second word. Redacting twice
+    /// changes nothing more. One pass over the UTF-8 bytes, so it is cheap
+    /// enough for every log line and error (Swift's `Regex` was not: it is
+    /// not `Sendable`, so patterns would be compiled on every call).
     public func redact(_ text: String) -> String {
         if text.isEmpty { return text }
-        var text = text
-        let p = Self.placeholder
-
-        // PEM private keys (a GCP service-account key pasted into an error).
-        text = Self.replace(
-            #"-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"#, in: text
-        ) { _ in p }
-
-        // Header lines: `Name: value` up to the end of the line.
-        if !sensitiveHeaders.isEmpty {
-            text = Self.replace(
-                #"(?i)(^|[^A-Za-z0-9_-])("# + Self.alternation(sensitiveHeaders) + #")([ \t]*:[ \t]*)([^\r\n]*)"#,
-                in: text
-            ) { m in
-                let value = m[4]
-                let shown = value.isEmpty ? value : redact(headerValue: value, name: m[2])
-                return m[1] + m[2] + m[3] + shown
-            }
-        }
-
-        // JSON members with a string value, plain and inside an escaped JSON string.
-        let members = sensitiveMembers.union(sensitiveHeaders)
-        if !members.isEmpty {
-            let names = Self.alternation(members)
-            text = Self.replace(#"(?i)("(?:"# + names + #")"\s*:\s*)"(?:[^"\\]|\\.)*""#, in: text) { m in
-                m[1] + "\"\(p)\""
-            }
-            text = Self.replace(
-                #"(?i)(\\"(?:"# + names + #")\\"\s*:\s*)\\"(?:[^"\\]|\\[^"])*\\""#, in: text
-            ) { m in
-                m[1] + "\\\"\(p)\\\""
-            }
-        }
-
-        // XML elements (STS AssumeRole / AssumeRoleWithWebIdentity responses).
-        if !sensitiveMembers.isEmpty {
-            text = Self.replace(
-                #"(?i)<("# + Self.alternation(sensitiveMembers) + #")>[^<]*</\1>"#, in: text
-            ) { m in
-                "<\(m[1])>\(p)</\(m[1])>"
-            }
-        }
-
-        // Query parameters, form fields, and `Signature=` in a SigV4
-        // Authorization value (`…, SignedHeaders=host, Signature=<hex>`).
-        if !sensitiveParameters.isEmpty {
-            text = Self.replace(
-                #"(?i)(^|[?&#;,\s"'(\[{])("# + Self.alternation(sensitiveParameters) + #")=(<redacted>|[^&\s"',;#)\]}]*)"#,
-                in: text
-            ) { m in
-                // `<redacted>` is matched whole so that redacting twice
-                // changes nothing (a value may legitimately contain `:`).
-                m[3].isEmpty ? m[0] : m[1] + m[2] + "=" + p
-            }
-        }
-
-        // Credentials after an HTTP auth scheme, anywhere in the text.
-        text = Self.replace(#"(?i)\b(Bearer|Basic)([ \t]+)([A-Za-z0-9\-._~+/]+=*)"#, in: text) { m in
-            m[1] + m[2] + p
-        }
-
-        // userinfo in URLs: scheme://user:password@host
-        text = Self.replace(#"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"#, in: text) { m in
-            m[1] + p + "@"
-        }
-
-        // JWTs (OIDC id tokens, Azure/GCP access tokens, signed assertions).
-        text = Self.replace(#"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"#, in: text) { _ in p }
-
-        return text
-    }
-
-    // MARK: Regex plumbing
-
-    /// Swift's `Regex` is not `Sendable`, so patterns are compiled per call.
-    /// That costs microseconds, and redaction only runs on log lines and errors.
-    private static func replace(_ pattern: String, in text: String, with transform: (Captures) -> String) -> String {
-        guard let regex = try? Regex(pattern) else {
-            // Every pattern here is a literal plus escaped names; failing to
-            // compile is a programming error. Hide the whole text rather than
-            // risk leaking it.
-            assertionFailure("invalid redaction pattern \(pattern)")
-            return placeholder
-        }
-        return text.replacing(regex) { match in transform(Captures(match: match)) }
-    }
-
-    private struct Captures {
-        let match: Regex<AnyRegexOutput>.Match
-        subscript(_ index: Int) -> String {
-            guard index < match.output.count, let substring = match.output[index].substring else { return "" }
-            return String(substring)
-        }
-    }
-
-    /// `name1|name2|…`, longest first so a name is never cut short by a prefix
-    /// of it, each escaped for use in a pattern.
-    private static func alternation(_ names: Set<String>) -> String {
-        names.sorted { ($0.count, $0) > ($1.count, $1) }.map(escape).joined(separator: "|")
-    }
-
-    private static func escape(_ name: String) -> String {
-        var escaped = ""
-        for character in name {
-            if character.isLetter || character.isNumber || character == "_" {
-                escaped.append(character)
-            } else {
-                escaped.append("\\")
-                escaped.append(character)
-            }
-        }
-        return escaped
+        var scanner = RedactionScanner(text: text, redactor: self)
+        return scanner.run()
     }
 }
 
