@@ -268,6 +268,52 @@ struct CurlTransportTests {
         #expect(!logs.joined.contains("HTTP transfer finished"))
     }
 
+    @Test func aRequestTimeoutShorterThanTheTransportsWins() async throws {
+        let server = try LoopbackServer(script: [.neverAnswer])
+        defer { server.stop() }
+        var request = HTTPRequest(method: .get, url: server.url("/"))
+        request.timeout = .milliseconds(200)
+        let error = try await #require(throws: HTTPError.self) {
+            try await makeTransport(timeout: .seconds(120)).send(request)
+        }
+        #expect(error == .timedOut)
+        #expect(error.description.contains("200 ms"))
+    }
+
+    @Test func httpsToAPlainHTTPServerIsATLSFailure() async throws {
+        let server = try LoopbackServer(script: [.respond(200, "plain text, not TLS")])
+        defer { server.stop() }
+        let url = try #require(URL(string: "https://127.0.0.1:\(server.port)/"))
+        let error = try await #require(throws: HTTPError.self) {
+            try await makeTransport().send(HTTPRequest(method: .get, url: url))
+        }
+        #expect(error == .tlsFailed)
+        #expect(server.requests.first?.method == "TLS", "the client spoke TLS")
+        #expect(error.description.contains("CA bundle"))
+    }
+
+    @Test func anUnreadableCABundleIsATLSFailureNamingIt() async throws {
+        let server = try LoopbackServer(script: [.respond(200)])
+        defer { server.stop() }
+        let transport = try CurlTransport(
+            configuration: .init(userAgent: Self.userAgent, caBundle: "/nonexistent/ca-bundle.pem", environment: [:]),
+            logger: LogCapture().logger())
+        let url = try #require(URL(string: "https://127.0.0.1:\(server.port)/"))
+        let error = try await #require(throws: HTTPError.self) {
+            try await transport.send(HTTPRequest(method: .get, url: url))
+        }
+        #expect(error == .tlsFailed)
+        #expect(error.description.contains("--ca-bundle"))
+    }
+
+    @Test func theRequestsUserAgentReplacesTheConfiguredOne() async throws {
+        let server = try LoopbackServer(script: [.respond(200)])
+        defer { server.stop() }
+        let request = HTTPRequest(method: .get, url: server.url("/"), headers: ["User-Agent": "aws-sdk-compatible/1.0"])
+        _ = try await makeTransport().send(request)
+        #expect(server.requests.first?.header("User-Agent") == ["aws-sdk-compatible/1.0"])
+    }
+
     @Test func headerInjectionIsRefused() async throws {
         let server = try LoopbackServer(script: [.respond(200)])
         defer { server.stop() }

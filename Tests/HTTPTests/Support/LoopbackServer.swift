@@ -251,7 +251,14 @@ private struct RequestReader {
 
     mutating func readRequest() -> ReceivedRequest? {
         let terminator: [UInt8] = Array("\r\n\r\n".utf8)
-        var headEnd: Int?
+        guard fill() else { return nil }
+        if buffer.first == 0x16 {
+            // A TLS ClientHello (record type 22): a client speaking https to
+            // this plain-HTTP server. Report it instead of waiting for a
+            // request head that never comes.
+            return ReceivedRequest(method: "TLS", target: "", version: "", headers: [], body: Data())
+        }
+        var headEnd = buffer.firstRange(of: terminator)?.lowerBound
         while headEnd == nil {
             guard fill() else { return nil }
             headEnd = buffer.firstRange(of: terminator)?.lowerBound
