@@ -49,7 +49,9 @@ enum CurlErrorMapping {
             CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED:
             return HTTPError.tlsFailed.with(
                 message: "TLS with \(url) failed: \(detail)", url: url,
-                hint: "check the CA bundle (--ca-bundle or SSL_CERT_FILE), and that the endpoint's certificate is valid for its host name; a TLS-intercepting proxy needs its CA in the bundle")
+                hint:
+                    "check the CA bundle (--ca-bundle or SSL_CERT_FILE), and that the endpoint's certificate is valid for its host name; a TLS-intercepting proxy needs its CA in the bundle"
+            )
         case CURLE_SSL_CACERT_BADFILE:
             return HTTPError.tlsFailed.with(
                 message: "TLS with \(url) failed: \(detail)", url: url,

@@ -72,7 +72,10 @@ final class CurlMultiLoop: Sendable {
 
         while true {
             let work = inbox.withLock { inbox in
-                defer { inbox.additions.removeAll(); inbox.removals.removeAll() }
+                defer {
+                    inbox.additions.removeAll()
+                    inbox.removals.removeAll()
+                }
                 return inbox
             }
 
@@ -87,7 +90,7 @@ final class CurlMultiLoop: Sendable {
                     transfer.finish(
                         .failure(
                             HTTPError.other.with(
-                message: "cannot start the request to \(transfer.shownURL): \(reason)",
+                                message: "cannot start the request to \(transfer.shownURL): \(reason)",
                                 url: transfer.shownURL)))
                 }
             }
@@ -102,7 +105,7 @@ final class CurlMultiLoop: Sendable {
                     transfer.finish(
                         .failure(
                             HTTPError.cancelled.with(
-                message: "the request to \(transfer.shownURL) was abandoned: the HTTP client shut down",
+                                message: "the request to \(transfer.shownURL) was abandoned: the HTTP client shut down",
                                 url: transfer.shownURL)))
                 }
                 running.removeAll()

@@ -150,7 +150,9 @@ final class CurlTransfer: @unchecked Sendable {
             let code: CURLcode =
                 request.body.isEmpty
                 ? "".withCString { pc_curl_easy_setopt_bytes(handle, CURLOPT_COPYPOSTFIELDS, $0) }
-                : request.body.withUnsafeBytes { pc_curl_easy_setopt_bytes(handle, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
+                : request.body.withUnsafeBytes {
+                    pc_curl_easy_setopt_bytes(handle, CURLOPT_COPYPOSTFIELDS, $0.baseAddress)
+                }
             try check(code, "CURLOPT_COPYPOSTFIELDS")
             // POSTFIELDS makes the request a POST; CUSTOMREQUEST only renames
             // the method on the request line, which is what PUT/PATCH/DELETE
@@ -166,7 +168,8 @@ final class CurlTransfer: @unchecked Sendable {
         var lines: [String] = []
         for field in request.headers {
             guard !field.name.isEmpty, field.name.utf8.allSatisfy(Self.isTokenByte) else {
-                throw invalidRequest("the header name '\(Redactor.standard.redact(field.name))' is not a valid HTTP token")
+                throw invalidRequest(
+                    "the header name '\(Redactor.standard.redact(field.name))' is not a valid HTTP token")
             }
             // A CR or LF would end the header early and inject text into the
             // request: refuse rather than send something that was not meant.
@@ -190,7 +193,7 @@ final class CurlTransfer: @unchecked Sendable {
         for line in lines {
             guard let list = curl_slist_append(headerList, line) else {
                 throw HTTPError.other.with(
-                message: "cannot build the headers for \(shownURL): out of memory", url: shownURL)
+                    message: "cannot build the headers for \(shownURL): out of memory", url: shownURL)
             }
             headerList = list
         }
@@ -217,7 +220,7 @@ final class CurlTransfer: @unchecked Sendable {
 
     private func invalidRequest(_ reason: String) -> HTTPError {
         HTTPError.invalidRequest.with(
-                message: "cannot send \(request.redactedDescription): \(reason)", url: shownURL)
+            message: "cannot send \(request.redactedDescription): \(reason)", url: shownURL)
     }
 
     /// RFC 9110 `tchar`: the bytes allowed in a method or header name.
@@ -290,7 +293,7 @@ final class CurlTransfer: @unchecked Sendable {
         if bodyLimitExceeded {
             return .failure(
                 HTTPError.other.with(
-                message: "the response from \(shownURL) is larger than \(maxBodyBytes) bytes",
+                    message: "the response from \(shownURL) is larger than \(maxBodyBytes) bytes",
                     url: shownURL, hint: "this is not a response the cloud APIs send; check the endpoint"))
         }
         let detail = String(cString: errorBuffer)

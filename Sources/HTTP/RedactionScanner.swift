@@ -127,7 +127,9 @@ struct RedactionScanner {
         var end = valueStart
         while end < bytes.count, bytes[end] != UInt8(ascii: "<") { end += 1 }
         let name = bytes[(position + 1)..<nameEnd]
-        guard hasPrefix([UInt8(ascii: "<"), UInt8(ascii: "/")] + name + [UInt8(ascii: ">")], at: end, caseInsensitive: true)
+        guard
+            hasPrefix(
+                [UInt8(ascii: "<"), UInt8(ascii: "/")] + name + [UInt8(ascii: ">")], at: end, caseInsensitive: true)
         else { return false }
         output += bytes[position..<valueStart]
         output += Self.placeholder
@@ -278,7 +280,9 @@ struct RedactionScanner {
 
     private func skipWhitespace(from start: Int) -> Int {
         var index = start
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0D || bytes[index] == 0x0A {
+        while index < bytes.count,
+            bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0D || bytes[index] == 0x0A
+        {
             index += 1
         }
         return index

@@ -85,7 +85,8 @@ public struct Redactor: Sendable {
     }
 
     public func redact(headers: HTTPHeaders) -> HTTPHeaders {
-        HTTPHeaders(headers.map { HTTPHeaders.Field(name: $0.name, value: redact(headerValue: $0.value, name: $0.name)) })
+        HTTPHeaders(
+            headers.map { HTTPHeaders.Field(name: $0.name, value: redact(headerValue: $0.value, name: $0.name)) })
     }
 
     /// A URL as text, with secret query parameters and any userinfo password removed.

@@ -20,7 +20,9 @@ struct CurlTransportTests {
             logger: logs.logger())
     }
 
-    func retrying(_ base: CurlTransport, policy: RetryPolicy = RetryPolicy(), time: FakeTime, logs: LogCapture = LogCapture())
+    func retrying(
+        _ base: CurlTransport, policy: RetryPolicy = RetryPolicy(), time: FakeTime, logs: LogCapture = LogCapture()
+    )
         -> RetryingTransport
     {
         RetryingTransport(wrapping: base, policy: policy, logger: logs.logger(), environment: time.environment)
@@ -30,7 +32,9 @@ struct CurlTransportTests {
 
     @Test func getSendsExactlyTheRequestAndReturnsTheResponse() async throws {
         let server = try LoopbackServer(script: [
-            .respond(200, #"{"ok":true}"#, headers: [("X-Multi", "a"), ("x-multi", "b"), ("Content-Type", "application/json")])
+            .respond(
+                200, #"{"ok":true}"#,
+                headers: [("X-Multi", "a"), ("x-multi", "b"), ("Content-Type", "application/json")])
         ])
         defer { server.stop() }
         let transport = try makeTransport()
@@ -104,7 +108,8 @@ struct CurlTransportTests {
         let server = try LoopbackServer(script: [.respond(204)])
         defer { server.stop() }
         let transport = try makeTransport()
-        let response = try await transport.send(HTTPRequest(method: method, url: server.url("/r"), body: Data(body.utf8)))
+        let response = try await transport.send(
+            HTTPRequest(method: method, url: server.url("/r"), body: Data(body.utf8)))
         #expect(response.status == 204)
         let seen = try #require(server.requests.first)
         #expect(seen.method == expected)
@@ -115,7 +120,9 @@ struct CurlTransportTests {
     }
 
     @Test func headDoesNotWaitForABody() async throws {
-        let server = try LoopbackServer(script: [.raw("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nConnection: close\r\n\r\n")])
+        let server = try LoopbackServer(script: [
+            .raw("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nConnection: close\r\n\r\n")
+        ])
         defer { server.stop() }
         let transport = try makeTransport()
         let response = try await transport.send(HTTPRequest(method: .head, url: server.url("/h")))
@@ -128,7 +135,8 @@ struct CurlTransportTests {
         let server = try LoopbackServer(script: [
             .raw(
                 "HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
-                    + "HTTP/1.1 200 OK\r\nX-Final: one\r\nX-Folded: first\r\n  second\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                    + "HTTP/1.1 200 OK\r\nX-Final: one\r\nX-Folded: first\r\n  second\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            )
         ])
         defer { server.stop() }
         let transport = try makeTransport()
@@ -152,7 +160,9 @@ struct CurlTransportTests {
     // MARK: Retries through the real transport
 
     @Test func throttledWithRetryAfterThenSuccess() async throws {
-        let server = try LoopbackServer(script: [.respond(429, "slow down", headers: [("Retry-After", "1")]), .respond(200, "ok")])
+        let server = try LoopbackServer(script: [
+            .respond(429, "slow down", headers: [("Retry-After", "1")]), .respond(200, "ok"),
+        ])
         defer { server.stop() }
         let time = FakeTime()
         let transport = retrying(try makeTransport(), time: time)
@@ -166,7 +176,8 @@ struct CurlTransportTests {
         let server = try LoopbackServer(script: [.respond(503), .respond(200, "ok")])
         defer { server.stop() }
         let time = FakeTime()
-        let response = try await retrying(try makeTransport(), time: time).send(HTTPRequest(method: .get, url: server.url("/")))
+        let response = try await retrying(try makeTransport(), time: time).send(
+            HTTPRequest(method: .get, url: server.url("/")))
         #expect(response.status == 200)
         #expect(server.requestCount == 2)
     }
@@ -213,7 +224,8 @@ struct CurlTransportTests {
         let server = try LoopbackServer(script: [.closeWithoutAnswer, .respond(200, "ok")])
         defer { server.stop() }
         let time = FakeTime()
-        let response = try await retrying(try makeTransport(), time: time).send(HTTPRequest(method: .get, url: server.url("/")))
+        let response = try await retrying(try makeTransport(), time: time).send(
+            HTTPRequest(method: .get, url: server.url("/")))
         #expect(response.status == 200)
         #expect(server.requestCount == 2)
     }
@@ -407,12 +419,15 @@ struct CurlTransportTests {
         let time = FakeTime()
         let transport = retrying(try makeTransport(logs: logs), time: time, logs: logs)
 
-        let secrets = ["AKIDSECRETID", "abc0123456789def", "FQoGZXIvSESSION", "bearer-t0ken-value", "cl1ent-s3cret", "pre5igned"]
+        let secrets = [
+            "AKIDSECRETID", "abc0123456789def", "FQoGZXIvSESSION", "bearer-t0ken-value", "cl1ent-s3cret", "pre5igned",
+        ]
         let request = HTTPRequest(
             method: .post,
             url: server.url("/token?X-Amz-Signature=pre5igned&Action=GetKeyPolicy"),
             headers: [
-                "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDSECRETID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc0123456789def",
+                "Authorization":
+                    "AWS4-HMAC-SHA256 Credential=AKIDSECRETID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc0123456789def",
                 "X-Amz-Security-Token": "FQoGZXIvSESSION",
                 "X-Forwarded-Authorization": "Bearer bearer-t0ken-value",
                 "Content-Type": "application/x-www-form-urlencoded",
@@ -422,15 +437,19 @@ struct CurlTransportTests {
         let response = try await transport.send(request)
         #expect(response.status == 200)
         #expect(server.requestCount == 3)
-        #expect(server.requests.last?.header("X-Amz-Security-Token") == ["FQoGZXIvSESSION"], "the server got the real values")
+        #expect(
+            server.requests.last?.header("X-Amz-Security-Token") == ["FQoGZXIvSESSION"],
+            "the server got the real values")
 
         // And a failure path: the error built from the same request.
         let port = try closedLoopbackPort()
         var failing = request
         failing.url = try #require(URL(string: "http://127.0.0.1:\(port)/token?X-Amz-Signature=pre5igned"))
         let error = try await #require(throws: HTTPError.self) {
-            try await retrying(try makeTransport(logs: logs), policy: RetryPolicy(maxAttempts: 2), time: time, logs: logs)
-                .send(failing)
+            try await retrying(
+                try makeTransport(logs: logs), policy: RetryPolicy(maxAttempts: 2), time: time, logs: logs
+            )
+            .send(failing)
         }
 
         #expect(logs.all.count >= 5, "trace, debug and notice lines were written")

@@ -47,7 +47,9 @@ struct HTTPErrorTests {
         typealias Configuration = CurlTransport.Configuration
         #expect(Configuration.caBundlePath(explicit: "/opt/ca.pem", environment: environment) == "/opt/ca.pem")
         #expect(Configuration.caBundlePath(explicit: nil, environment: environment) == "/env/ssl.pem")
-        #expect(Configuration.caBundlePath(explicit: "", environment: ["CURL_CA_BUNDLE": "/env/curl.pem"]) == "/env/curl.pem")
+        #expect(
+            Configuration.caBundlePath(explicit: "", environment: ["CURL_CA_BUNDLE": "/env/curl.pem"])
+                == "/env/curl.pem")
         #expect(Configuration.caBundlePath(explicit: nil, environment: [:]) == nil)
         let defaults = Configuration(userAgent: "policy-change/1.0", environment: [:])
         #expect(defaults.connectTimeout == .seconds(10))

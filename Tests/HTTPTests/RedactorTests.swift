@@ -38,7 +38,11 @@ struct RedactorTests {
     }
 
     @Test(arguments: [
-        ("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=abc", "AWS4-HMAC-SHA256 <redacted>"),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=abc",
+            "AWS4-HMAC-SHA256 <redacted>"
+        ),
         ("authorization", "Bearer eyJhbGciOi.x.y", "Bearer <redacted>"),
         ("Proxy-Authorization", "Basic dXNlcjpwYXNz", "Basic <redacted>"),
         ("Authorization", "opaque-token-without-scheme", "<redacted>"),
@@ -48,7 +52,10 @@ struct RedactorTests {
         ("Set-Cookie", "session=abc; Secure", "<redacted>"),
         ("X-IDENTITY-HEADER", "ab12", "<redacted>"),
         ("X-aws-ec2-metadata-token", "AQAEAF", "<redacted>"),
-        ("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        (
+            "X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        ),
         ("X-Amz-Date", "20150830T123600Z", "20150830T123600Z"),
         ("Metadata", "true", "true"),
         ("Content-Type", "application/x-amz-json-1.1", "application/x-amz-json-1.1"),
@@ -68,19 +75,33 @@ struct RedactorTests {
     @Test(arguments: [
         ("calling with Bearer abc.def-ghi_jkl failed", "calling with Bearer <redacted> failed"),
         ("header was: basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==, retrying", "header was: basic <redacted>, retrying"),
-        ("Authorization: Bearer xyz\nX-Amz-Date: 20150830T123600Z", "Authorization: Bearer <redacted>\nX-Amz-Date: 20150830T123600Z"),
+        (
+            "Authorization: Bearer xyz\nX-Amz-Date: 20150830T123600Z",
+            "Authorization: Bearer <redacted>\nX-Amz-Date: 20150830T123600Z"
+        ),
         ("  x-amz-security-token:   FQoG/abc=\r\n", "  x-amz-security-token:   <redacted>\r\n"),
-        ("Credential=AKID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942",
-         "Credential=AKID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=<redacted>"),
+        (
+            "Credential=AKID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942",
+            "Credential=AKID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=<redacted>"
+        ),
         ("https://h/?code=4%2F0Ad&state=xyz", "https://h/?code=<redacted>&state=xyz"),
         ("https://h/cb#access_token=abc&token_type=bearer", "https://h/cb#access_token=<redacted>&token_type=bearer"),
-        ("https://acct.blob.core.windows.net/c/b?sv=2021&sig=AbC%2Bd%3D&se=2030", "https://acct.blob.core.windows.net/c/b?sv=2021&sig=<redacted>&se=2030"),
+        (
+            "https://acct.blob.core.windows.net/c/b?sv=2021&sig=AbC%2Bd%3D&se=2030",
+            "https://acct.blob.core.windows.net/c/b?sv=2021&sig=<redacted>&se=2030"
+        ),
         ("password=hunter2&user=me", "password=<redacted>&user=me"),
         ("grant_type=refresh_token&refresh_token=1//0gabc", "grant_type=refresh_token&refresh_token=<redacted>"),
         ("https://user:pa55word@proxy.example.com:3128", "https://user:<redacted>@proxy.example.com:3128"),
         (#"{"SessionToken":"FQo\"GZ","AccessKeyId":"ASIA1"}"#, #"{"SessionToken":"<redacted>","AccessKeyId":"ASIA1"}"#),
-        (#"{"body": "{\"access_token\":\"ya29.a0\",\"expires_in\":3599}"}"#, #"{"body": "{\"access_token\":\"<redacted>\",\"expires_in\":3599}"}"#),
-        (#"{"accessToken": "ya29.c.b0", "expireTime": "2024-05-01T13:00:00Z"}"#, #"{"accessToken": "<redacted>", "expireTime": "2024-05-01T13:00:00Z"}"#),
+        (
+            #"{"body": "{\"access_token\":\"ya29.a0\",\"expires_in\":3599}"}"#,
+            #"{"body": "{\"access_token\":\"<redacted>\",\"expires_in\":3599}"}"#
+        ),
+        (
+            #"{"accessToken": "ya29.c.b0", "expireTime": "2024-05-01T13:00:00Z"}"#,
+            #"{"accessToken": "<redacted>", "expireTime": "2024-05-01T13:00:00Z"}"#
+        ),
         (#"{"Authorization": "SharedKey acct:sig=="}"#, #"{"Authorization": "<redacted>"}"#),
         ("id token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2ln expired", "id token <redacted> expired"),
         ("-----BEGIN PRIVATE KEY-----\nMIIEv\nQIBADAN\n-----END PRIVATE KEY-----\n", "<redacted>\n"),
@@ -123,9 +144,11 @@ struct RedactorTests {
     @Test func requestAndResponseDescriptionsNeverShowSecrets() throws {
         let request = HTTPRequest(
             method: .post,
-            url: try #require(URL(string: "https://sts.amazonaws.com/?X-Amz-Credential=AKIDEXAMPLE%2Fx&X-Amz-Signature=f00d")),
+            url: try #require(
+                URL(string: "https://sts.amazonaws.com/?X-Amz-Credential=AKIDEXAMPLE%2Fx&X-Amz-Signature=f00d")),
             headers: [
-                "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=abc123",
+                "Authorization":
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=abc123",
                 "X-Amz-Security-Token": "SESSIONTOKEN",
                 "X-Forwarded-Auth": "Bearer bearer-secret",
             ],
@@ -140,7 +163,9 @@ struct RedactorTests {
                 #expect(!text.contains(secret), "\(text)")
             }
         }
-        #expect(request.redactedDescription == "POST https://sts.amazonaws.com/?X-Amz-Credential=<redacted>&X-Amz-Signature=<redacted>")
+        #expect(
+            request.redactedDescription
+                == "POST https://sts.amazonaws.com/?X-Amz-Credential=<redacted>&X-Amz-Signature=<redacted>")
 
         let response = HTTPResponse(
             status: 200, headers: ["Set-Cookie": "session=cookie-secret"],

@@ -84,7 +84,8 @@ struct RetryingTransportTests {
     @Test func deadlineIsNeverSleptPast() async throws {
         let time = FakeTime(randoms: Array(repeating: 0.999, count: 50))
         let base = ScriptedTransport([ScriptedTransport.status(503)])
-        let policy = RetryPolicy(maxAttempts: 100, baseDelay: .seconds(1), maxDelay: .seconds(8), deadline: .seconds(20))
+        let policy = RetryPolicy(
+            maxAttempts: 100, baseDelay: .seconds(1), maxDelay: .seconds(8), deadline: .seconds(20))
         let error = try await #require(throws: HTTPError.self) {
             try await transport(base, policy: policy, time: time).send(get)
         }
@@ -176,7 +177,8 @@ struct RetryingTransportTests {
 
     @Test func classifierTurnsAWSThrottlingInto400Retries() async throws {
         let time = FakeTime()
-        let throttled = ScriptedTransport.status(400, body: #"{"__type":"ThrottlingException","message":"Rate exceeded"}"#)
+        let throttled = ScriptedTransport.status(
+            400, body: #"{"__type":"ThrottlingException","message":"Rate exceeded"}"#)
         let base = ScriptedTransport([throttled, .status(200)])
         let policy = RetryPolicy(classify: { response in
             let body = String(decoding: response.body, as: UTF8.self)
@@ -310,7 +312,8 @@ struct RetryingTransportTests {
         _ = try await transport(base, time: time, logs: logs).send(request)
         let notices = logs.all.filter { $0.hasPrefix("notice") }
         #expect(notices.count == 1)
-        #expect(notices.first?.contains("retrying GET https://h.example/?X-Amz-Signature=<redacted>&Action=List") == true)
+        #expect(
+            notices.first?.contains("retrying GET https://h.example/?X-Amz-Signature=<redacted>&Action=List") == true)
         #expect(notices.first?.contains("HTTP 503") == true)
         #expect(logs.all.filter { $0.hasPrefix("debug") }.count == 2, "one debug line per attempt")
         #expect(!logs.joined.contains("s1gnature"))

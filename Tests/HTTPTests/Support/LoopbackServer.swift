@@ -1,10 +1,11 @@
+import Foundation
+import HTTP
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Foundation
-import HTTP
 
 /// A request as the loopback server received it, byte for byte.
 struct ReceivedRequest: Sendable {
