@@ -104,7 +104,8 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         var text = message.isEmpty ? Self.defaultMessage(code, url: url) : message
         if let hint, !hint.isEmpty { text += " (\(hint))" }
-        return text
+        // One line, whatever a server or libcurl put into the message.
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
     private static func defaultMessage(_ code: Code, url: String?) -> String {

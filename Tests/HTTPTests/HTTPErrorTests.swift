@@ -27,6 +27,8 @@ struct HTTPErrorTests {
                 == "cannot connect to https://kms.us-east-1.amazonaws.com/: Connection refused (check the endpoint, proxy settings and network)"
         )
         #expect(!error.description.contains("\n"))
+        let multiline = HTTPError.other.with(message: "the server said:\nline two\r\nline three")
+        #expect(multiline.description == "the server said: line two line three")
     }
 
     @Test func staticValuesDescribeThemselves() {
