@@ -78,7 +78,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "PolicyChange"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CurlTransport"]),
+        .testTarget(
+            name: "HTTPTests",
+            dependencies: ["HTTP", "CurlTransport", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "HTTP"]),
         .testTarget(
             name: "AWSTests",

@@ -73,6 +73,11 @@ public struct HTTPRequest: Sendable, Equatable {
     /// Only idempotent requests are retried after a connection error that may
     /// have happened after the server received them.
     public var isIdempotent: Bool
+    /// An upper bound for one attempt at this request, from sending it to the
+    /// last byte of the response. A transport uses the smaller of this and its
+    /// own per-attempt timeout; `RetryingTransport` sets it so that no attempt
+    /// runs past the retry deadline. `nil`: the transport's own timeout.
+    public var timeout: Duration? = nil
 
     public init(
         method: HTTPMethod,
