@@ -1,3 +1,4 @@
+import AWS
 import Foundation
 import HTTP
 import Logging
@@ -10,22 +11,35 @@ public struct CloudConnection: Sendable {
     public var provider: any KeyPolicyProvider
     public var auditLog: (any AuditLogSource)?
     public var dialect: any PolicyDialect
+    public var remoteValidator: (any RemotePolicyValidator)?
 
-    public init(provider: any KeyPolicyProvider, auditLog: (any AuditLogSource)?, dialect: any PolicyDialect) {
+    public init(
+        provider: any KeyPolicyProvider, auditLog: (any AuditLogSource)?, dialect: any PolicyDialect,
+        remoteValidator: (any RemotePolicyValidator)? = nil
+    ) {
         self.provider = provider
         self.auditLog = auditLog
         self.dialect = dialect
+        self.remoteValidator = remoteValidator
     }
 }
 
 /// What adapters are built from.
 public struct AdapterContext: Sendable {
+    /// HTTPS (and loopback HTTP) for the clouds' APIs.
     public var transport: any HTTPTransport
+    /// A transport that may also reach the given link-local metadata hosts over
+    /// plain HTTP; for credential providers only.
+    public var metadataTransport: @Sendable (Set<String>) throws -> any HTTPTransport
     public var environment: [String: String]
     public var logger: Logger
 
-    public init(transport: any HTTPTransport, environment: [String: String], logger: Logger) {
+    public init(
+        transport: any HTTPTransport, metadataTransport: @escaping @Sendable (Set<String>) throws -> any HTTPTransport,
+        environment: [String: String], logger: Logger
+    ) {
         self.transport = transport
+        self.metadataTransport = metadataTransport
         self.environment = environment
         self.logger = logger
     }
@@ -51,9 +65,27 @@ public struct CloudProviderFactory: ProviderFactory {
     public init() {}
 
     public func connect(to target: Target, context: AdapterContext) throws -> CloudConnection {
-        throw Failure(
-            .invalidInput,
-            "the \(target.cloud) adapter is not part of this build yet; 'plan --current FILE', 'validate' and 'diff' work offline")
+        switch target {
+        case .aws(let aws):
+            let environment = AWSEnvironment(
+                environment: context.environment,
+                homeDirectory: context.environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path)
+            let connection: AWSConnection
+            do {
+                connection = try AWSConnection.make(
+                    target: aws, environment: environment, transport: context.transport,
+                    metadataTransport: try context.metadataTransport(AWSMetadataService.plainHTTPHosts), logger: context.logger)
+            } catch {
+                throw Failure(.stoppedBeforeApply, "\(error)")
+            }
+            return CloudConnection(
+                provider: connection.provider, auditLog: connection.auditLog, dialect: AWSKeyPolicyDialect(),
+                remoteValidator: connection.validator)
+        case .azure, .gcp:
+            throw Failure(
+                .invalidInput,
+                "the \(target.cloud) adapter is not part of this build yet (aws is); 'validate' and 'diff' work offline")
+        }
     }
 }
 
@@ -63,6 +95,7 @@ struct CommandContext {
     let options: GlobalOptions
     let environment: [String: String]
     let logger: Logger
+    let transports: Transports
 
     init(options: GlobalOptions) {
         self.options = options
@@ -70,6 +103,7 @@ struct CommandContext {
         var logger = Logger(label: "policy-change")
         logger.logLevel = options.verbose ? .debug : .warning
         self.logger = logger
+        transports = Transports(caBundle: options.caBundle, environment: environment, logger: logger)
     }
 
     var stdout: Terminal { Terminal(fd: Terminal.standardOutput.fd, forceNoColor: options.noColor) }
@@ -109,13 +143,17 @@ struct CommandContext {
         path.hasPrefix("/") ? path : "\(FileManager.default.currentDirectoryPath)/\(path)"
     }
 
-    func transport() -> any HTTPTransport {
-        Transports.make(caBundle: options.caBundle ?? environment["SSL_CERT_FILE"], logger: logger, version: PolicyChangeCommand.version)
+    func transport() throws -> any HTTPTransport {
+        try transports.transport()
     }
 
     func connect(to target: Target) throws -> CloudConnection {
-        try ProviderRegistry.factory.connect(
-            to: target, context: AdapterContext(transport: transport(), environment: environment, logger: logger))
+        let transports = self.transports
+        return try ProviderRegistry.factory.connect(
+            to: target,
+            context: AdapterContext(
+                transport: try transport(), metadataTransport: { try transports.transport(plainHTTPHosts: $0) },
+                environment: environment, logger: logger))
     }
 
     func dialect(for cloud: Cloud) throws -> any PolicyDialect {

@@ -78,8 +78,9 @@ struct RunLauncher {
                 provider: connection.provider, dialect: connection.dialect, auditLog: connection.auditLog,
                 storage: ProviderRegistry.storageDecorator(storage), clock: SystemRunClock(),
                 approver: TerminalApprover(assumeYes: assumeYes, renderer: PlanRenderer(terminal: stderr), terminal: stderr),
-                probes: LiveProbes(transport: context.transport(), workingDirectory: folder, logPath: "\(storage.folder)/commands.log"),
-                observer: TerminalObserver(terminal: stderr, steps: runbook.steps), interruption: trap.interruption),
+                probes: LiveProbes(transport: try context.transport(), workingDirectory: folder, logPath: "\(storage.folder)/commands.log"),
+                observer: TerminalObserver(terminal: stderr, steps: runbook.steps), interruption: trap.interruption,
+                remoteValidator: connection.remoteValidator),
             settings: RunSettings(
                 runID: runID, runbookSHA256: runbookDigest(), ignoreWindow: ignoreWindow,
                 toolVersion: PolicyChangeCommand.version))
