@@ -152,6 +152,10 @@ public final class RunEngine: Sendable {
                         try journal(.init(.applied, time: now, message: "the proposed policy is live (confirmed after restart)"))
                     }
                     state.appliedSnapshot = live
+                    // The apply step is done: running it again would take our own change for drift.
+                    if let apply = runbook.steps.firstIndex(where: { $0.action == .apply }) {
+                        state.finishedSteps.insert(apply)
+                    }
                     notify(.info, "the proposed policy is live; continuing after apply")
                 } else if let backup = state.backup, dialect.isEquivalent(live, backup) {
                     // The write never happened: apply again from the apply step.
