@@ -83,7 +83,11 @@ extension RunState {
             switch event.event {
             case .runStarted: caller = event.start?.caller
             case .stepFinished, .stepFailed:
-                if let step = event.step { finishedSteps.insert(step) }
+                // A failed step is done only when the run went on past it (on-failure: continue);
+                // otherwise a resume must run it again rather than skip to the next step.
+                if let step = event.step, event.event == .stepFinished || event.outcome == "continued" {
+                    finishedSteps.insert(step)
+                }
                 if let step = event.step, let name = event.name {
                     steps.append(StepReport(index: step, step: name, outcome: event.outcome ?? "succeeded", message: event.message))
                 }
