@@ -82,6 +82,8 @@ extension RunState {
         for event in events {
             switch event.event {
             case .runStarted: caller = event.start?.caller
+            // `run` identifies the caller after run-started and journals it as this check.
+            case .check where event.name == "caller" && event.outcome == "identified": caller = event.message
             case .stepFinished, .stepFailed:
                 // A failed step is done only when the run went on past it (on-failure: continue);
                 // otherwise a resume must run it again rather than skip to the next step.
