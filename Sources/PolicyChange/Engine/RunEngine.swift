@@ -140,7 +140,9 @@ public final class RunEngine: Sendable {
             return finish(&state, error)
         }
         if state.rollbackStarted {
-            return await rollback(&state, reason: "finishing a rollback that was interrupted")
+            // Started means decided (by `automatic`, an interruption or an operator): finish it
+            // whatever `rollback.automatic` says.
+            return await rollback(&state, reason: "finishing a rollback that was interrupted", automatic: true)
         }
         if state.applyIntended {
             do {
