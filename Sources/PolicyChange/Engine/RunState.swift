@@ -112,7 +112,10 @@ extension RunState {
             case .applied:
                 applied = true
                 appliedAt = event.time
-            case .rollbackIntent: rollbackStarted = true
+            case .rollbackIntent:
+                rollbackStarted = true
+                // A rollback announced after run-finished (`policy-change rollback RUN`) is still to do.
+                finished = nil
             case .rollbackVerified: rollbackVerified = true
             case .runFinished:
                 finished = (
