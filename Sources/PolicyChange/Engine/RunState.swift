@@ -93,16 +93,12 @@ extension RunState {
                 if let step = event.step, let name = event.name {
                     steps.append(StepReport(index: step, step: name, outcome: event.outcome ?? "succeeded", message: event.message))
                 }
+            // Only the latest backup and proposal count, and a resumed run that proposed again
+            // has rewritten `proposed.json`: read the files once the journal is replayed.
             case .backupWritten:
-                if let file = event.file {
-                    backupFile = file
-                    backup = PolicySnapshot(document: try storage.read(file))
-                }
+                if let file = event.file { backupFile = file }
             case .proposalWritten:
-                if let file = event.file {
-                    proposalFile = file
-                    proposed = PolicySnapshot(document: try storage.read(file))
-                }
+                if let file = event.file { proposalFile = file }
             case .validated:
                 validationRan = true
                 validationPassed = event.verdict == .pass
@@ -125,5 +121,7 @@ extension RunState {
             default: break
             }
         }
+        if let backupFile { backup = PolicySnapshot(document: try storage.read(backupFile)) }
+        if let proposalFile { proposed = PolicySnapshot(document: try storage.read(proposalFile)) }
     }
 }
