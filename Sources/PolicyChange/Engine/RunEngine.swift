@@ -724,6 +724,11 @@ public final class RunEngine: Sendable {
         case let s as RunStop: stop = s
         case let e as ProviderError:
             stop = RunStop(status: .stoppedBeforeApply, outcome: "cloud-error", message: e.message)
+        case let i as Interrupted:
+            // Only reaches here before apply (drive() rolls back an interruption after apply-intent).
+            stop = RunStop(
+                status: .stoppedBeforeApply, outcome: "stopped",
+                message: "interrupted (\(i.reason)) before apply; the key's policy was not changed")
         default:
             stop = RunStop(status: .internalError, outcome: "internal-error", message: "\(error)")
         }
