@@ -162,8 +162,9 @@ public struct AWSKeyPolicyDialect: PolicyDialect {
             let value = principalMembers[awsIndex].value
             existing = value.arrayValue ?? [value]
         }
-        let known = Set(existing.compactMap(\.stringValue))
-        let added = principals.filter { !known.contains($0) }
+        // Each principal once, even when the runbook repeats one.
+        var known = Set(existing.compactMap(\.stringValue))
+        let added = principals.filter { known.insert($0).inserted }
         guard !added.isEmpty else { return false }
         let merged = JSONValue.array(existing + added.map(JSONValue.string))
         if let awsIndex {
