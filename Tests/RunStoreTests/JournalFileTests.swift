@@ -133,6 +133,21 @@ struct JournalFileTests {
         }
     }
 
+    @Test("appending after a complete last line that lost only its newline keeps that line")
+    func appendAfterMissingNewline() async throws {
+        try await withTemporaryDirectory { folder in
+            let path = "\(folder)/journal.jsonl"
+            let encoder = JournalCoding.encoder()
+            let data = try encoder.encode(Self.events()[0]) + Data("\n".utf8) + encoder.encode(Self.events()[1])
+            try data.write(to: URL(fileURLWithPath: path))
+
+            let reopened = try FileRunStorage(folder: folder)
+            try reopened.append(JournalEvent(.resumed, time: Self.start.addingTimeInterval(60)))
+
+            #expect(try Journal.read(path: path).map(\.event) == [.runStarted, .backupWritten, .resumed])
+        }
+    }
+
     @Test("a journal that is not there is an error naming it")
     func missingJournal() async throws {
         #expect {
