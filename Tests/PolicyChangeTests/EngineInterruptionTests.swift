@@ -91,6 +91,16 @@ struct EngineInterruptionTests {
         #expect(h.provider.writes == 0)
     }
 
+    @Test("an interruption that came before the run started stops it before apply (4)")
+    func interruptedBeforeStart() async throws {
+        let h = Harness()
+        h.interruption.trigger("SIGTERM")
+        let result = await h.run()
+        #expect(result.status == .stoppedBeforeApply)
+        #expect(h.provider.writes == 0)
+        #expect(h.finished?.exitCode == 4)
+    }
+
     @Test("an interruption during the rollback does not stop the rollback")
     func rollbackIsNotInterruptible() async throws {
         let h = EngineRollbackTests.harnessDeniedAfterApply()

@@ -161,6 +161,25 @@ struct EngineStepOptionsTests {
             == ["inconclusive", "passed", "passed", "passed", "passed"])
     }
 
+    @Test("an approval that does not come within the approve step's timeout stops the run (4)", .timeLimit(.minutes(1)))
+    func approveTimeout() async throws {
+        let h = Harness(
+            runbook: TestRunbooks.addConfluent(steps: [
+                Step(.backup(BackupStep())), Step(.validate(ValidateStep())),
+                Step(.approve, options: StepOptions(timeout: .milliseconds(200))), Step(.apply),
+            ]),
+            approver: ScriptedApprover { _ in
+                // Nobody at the terminal.
+                await hangUntilCancelled()
+                return .approved(by: "too late")
+            })
+        let result = await h.run()
+        #expect(result.status == .stoppedBeforeApply)
+        #expect(result.message.contains("timed out"))
+        #expect(h.provider.writes == 0)
+        #expect(!h.kinds.contains(.approved))
+    }
+
     @Test("a wait step sleeps on the run's clock")
     func waitStep() async throws {
         let h = Harness(runbook: TestRunbooks.addConfluent(steps: TestRunbooks.steps(then: [Step(.wait(.seconds(30)))])))

@@ -293,7 +293,7 @@ public final class RunEngine: Sendable {
         case .validate(let options):
             return try validate(options, &state)
         case .approve:
-            return try await approve(&state)
+            return try await approve(&state, timeout: step.options.timeout)
         case .apply:
             return try await apply(&state)
         default:
@@ -403,13 +403,14 @@ public final class RunEngine: Sendable {
             keyIdentifier: runbook.target.keyIdentifier, proposedFile: Planner.proposedFile(of: runbook)))
     }
 
-    private func approve(_ state: inout RunState) async throws -> String {
+    /// `timeout`: how long to wait for an answer (nobody at the terminal); then the run stops before apply.
+    private func approve(_ state: inout RunState, timeout: Duration?) async throws -> String {
         if state.proposed == nil { try propose(&state) }
         let plan = makePlan(state)
         if plan.noChanges { return "no changes to approve" }
         let approver = context.approver
         // Interruptible: Ctrl-C at the prompt stops the run before apply.
-        switch try await race(timeout: nil, { await approver.approve(plan) }) {
+        switch try await race(timeout: timeout, { await approver.approve(plan) }) {
         case .approved(let by):
             try journal(.init(.approved, time: now, message: by))
             state.approvedBy = by
