@@ -32,6 +32,8 @@ struct EngineRunTests {
         #expect(result.steps.map(\.step) == ["backup", "validate", "approve", "apply", "verify", "monitor"])
         #expect(result.steps.allSatisfy { $0.outcome == "succeeded" })
         #expect(result.caller == TestRunbooks.caller)
+        // The person watching saw each step start, in order.
+        #expect(h.observer.events.filter { $0.kind == .stepStarted }.map(\.step) == [0, 1, 2, 3, 4, 5])
     }
 
     @Test("the backup holds the live policy byte for byte, and the journal its SHA-256")
@@ -307,6 +309,7 @@ struct EngineRunTests {
         #expect(!journal.contains(secret))
         #expect(!journal.contains("hunter2"))
         #expect(!result.message.contains(secret))
+        #expect(!h.observer.events.contains { $0.message.contains(secret) || $0.message.contains("hunter2") })
     }
 
     @Test("commands get the run id, the key, the backup and whether the change is applied")
