@@ -46,6 +46,18 @@ struct EngineMonitorTests {
         #expect(times.first == TestRunbooks.start.addingTimeInterval(60))
     }
 
+    @Test("monitoring lasts at least its duration when the interval does not divide it")
+    func monitorCoversTheWholeDuration() async throws {
+        let h = Harness(runbook: TestRunbooks.addConfluent(steps: TestRunbooks.steps(then: [
+            Step(.monitor(MonitorStep(duration: .seconds(150), interval: .seconds(60), checks: [.policyUnchanged]))),
+        ])))
+        #expect(await h.run().status == .success)
+        let applied = try #require(h.storage.events.first { $0.event == .applied }?.time)
+        let last = try #require(h.storage.events.last { $0.event == .monitorRound }?.time)
+        #expect(last.timeIntervalSince(applied) >= 150)
+        #expect(h.count(.monitorRound) == 3)
+    }
+
     @Test("an audit-log denial in round 2 rolls back (5)")
     func auditLogDenialInRound2() async throws {
         let h = Harness(runbook: TestRunbooks.addConfluent(steps: TestRunbooks.steps(then: [

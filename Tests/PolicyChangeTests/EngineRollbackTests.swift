@@ -143,6 +143,16 @@ struct EngineRollbackTests {
         #expect(recovery.map(\.name) == ["recovery 1/3", "recovery 2/3", "recovery 3/3"])
     }
 
+    @Test("the recovery watch lasts at least rollback.monitor")
+    func recoveryWatchCoversTheWholeDuration() async throws {
+        let h = Self.harnessDeniedAfterApply(runbook: TestRunbooks.addConfluent(
+            rollback: RollbackPolicy(monitor: .seconds(90))))
+        #expect(await h.run().status == .rolledBack)
+        let verified = try #require(h.storage.events.first { $0.event == .rollbackVerified }?.time)
+        let last = try #require(h.storage.events.last { $0.event == .monitorRound }?.time)
+        #expect(last.timeIntervalSince(verified) >= 90)
+    }
+
     @Test("a policy that changes again during the recovery watch needs a human (6)")
     func recoveryWatchSeesAnotherChange() async throws {
         let h = Self.harnessDeniedAfterApply(runbook: TestRunbooks.addConfluent(

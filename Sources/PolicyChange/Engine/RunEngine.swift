@@ -529,7 +529,8 @@ public final class RunEngine: Sendable {
 
     private func monitor(_ options: MonitorStep, at index: Int, _ state: RunState) async throws -> String {
         let intervalMS = max(1, options.interval.milliseconds)
-        let rounds = max(1, Int(options.duration.milliseconds / intervalMS))
+        // Rounded up: monitoring lasts at least `duration` (the vendors ask for "at least 30 minutes").
+        let rounds = max(1, Int((options.duration.milliseconds + intervalMS - 1) / intervalMS))
         var failedInARow = 0
         var inconclusiveInARow = 0
         notify(.waiting, step: index, "monitoring for \(DurationText.format(options.duration)), a round every \(DurationText.format(options.interval))")
@@ -689,7 +690,8 @@ public final class RunEngine: Sendable {
     /// After a rollback: the restored policy must stay restored and the key enabled.
     private func watchRecovery(for duration: Duration, backup: PolicySnapshot) async throws {
         let interval = min(duration, .seconds(60))
-        let rounds = max(1, Int(duration.milliseconds / max(1, interval.milliseconds)))
+        let intervalMS = max(1, interval.milliseconds)
+        let rounds = max(1, Int((duration.milliseconds + intervalMS - 1) / intervalMS))
         notify(.waiting, "watching recovery for \(DurationText.format(duration))")
         for round in 1...rounds {
             try await context.clock.sleep(for: interval)
