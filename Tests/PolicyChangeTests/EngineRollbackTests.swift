@@ -98,6 +98,17 @@ struct EngineRollbackTests {
         #expect(!h.kinds.contains(.rollbackVerified))
     }
 
+    @Test("with rollback.verify: false the journal and the result do not claim a verification")
+    func rollbackWithoutVerification() async throws {
+        let h = Self.harnessDeniedAfterApply(runbook: TestRunbooks.addConfluent(rollback: RollbackPolicy(verify: false)))
+        let result = await h.run()
+        #expect(result.status == .rolledBack)
+        #expect(h.provider.policy == Fixtures.defaultPolicy)
+        #expect(h.kinds.contains(.rollbackApplied))
+        #expect(!h.kinds.contains(.rollbackVerified))
+        #expect(result.message.contains("not verified"))
+    }
+
     @Test("someone else's edit after apply is not overwritten by the rollback (6)")
     func rollbackRefusesToOverwriteSomeoneElse() async throws {
         let h = Harness(runbook: TestRunbooks.addConfluent(steps: TestRunbooks.steps(then: [

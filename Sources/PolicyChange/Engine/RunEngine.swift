@@ -667,10 +667,13 @@ public final class RunEngine: Sendable {
                         message: "\(reason); the backup was written but the live policy does not equal it. Restore "
                             + "\(state.backupFile?.path ?? "the backup") by hand now"))
                 }
+                try journal(.init(.rollbackVerified, time: now, message: "the live policy equals the backup"))
+                state.rollbackVerified = true
+                notify(.success, "backup restored and verified")
+            } else {
+                // rollback.verify: false. Say so; never journal a verification that did not happen.
+                notify(.warning, "backup restored, not verified (rollback.verify is off)")
             }
-            try journal(.init(.rollbackVerified, time: now, message: "the live policy equals the backup"))
-            state.rollbackVerified = true
-            notify(.success, "backup restored and verified")
             if let watch = runbook.rollback.monitor {
                 try await watchRecovery(for: watch, backup: backup)
             }
@@ -684,7 +687,9 @@ public final class RunEngine: Sendable {
                     + "(policy-change rollback \(runID) retries)"))
         }
         return finish(&state, RunStop(
-            status: .rolledBack, outcome: "rolled-back", message: "\(reason); the backup was restored and verified"))
+            status: .rolledBack, outcome: "rolled-back",
+            message: "\(reason); the backup was restored"
+                + (state.rollbackVerified ? " and verified" : " (not verified: rollback.verify is off)")))
     }
 
     /// After a rollback: the restored policy must stay restored and the key enabled.
