@@ -45,6 +45,22 @@ struct EngineResumeTests {
         #expect(h.kinds.containsInOrder([.backupWritten, .resumed, .backupWritten, .applyIntent, .applied, .runFinished]))
     }
 
+    @Test("killed before apply, the policy edited meanwhile: resume stops at the drift check (4)")
+    func resumeBeforeApplySeesDrift() async throws {
+        let h = Self.harness()
+        let (_, journal) = await Self.crashedRun(h, before: .applyIntent)
+        #expect(journal.contains { $0.event == .approved })
+        let someoneElse = Fixtures.snapshot("key-policy-with-app-role.json")
+        h.provider.setPolicyBySomeoneElse(someoneElse)
+
+        let result = await h.engine().resume(journal: journal)
+
+        #expect(result.status == .stoppedBeforeApply)
+        #expect(result.message.contains("CONCURRENT_MODIFICATION"))
+        #expect(h.provider.writes == 0)
+        #expect(h.provider.policy == someoneElse)
+    }
+
     @Test("killed after apply-intent, the write done: resume confirms it and goes on (0)")
     func resumeAfterWriteDone() async throws {
         let h = Self.harness()
