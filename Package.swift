@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(name: "policy-change", dependencies: ["PolicyChangeCLI"]),
 
         // MARK: Tests
-        .testTarget(name: "PolicyChangeTests", dependencies: ["PolicyChange"]),
+        .testTarget(name: "PolicyChangeTests", dependencies: ["PolicyChange"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "RunbookYAMLTests",
             dependencies: ["RunbookYAML", "PolicyChange"],

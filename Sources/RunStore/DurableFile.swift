@@ -99,6 +99,26 @@ final class AppendOnlyFile: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Makes the file end with a whole line again after a crash mid-append.
+    /// Appending after a torn line would glue the next line to it, and the
+    /// file could no longer be read past it. A last line `isComplete` accepts
+    /// (only its newline was lost) gets its newline; any other is cut off: its
+    /// append never returned, so the action it announced was never taken.
+    func repairTornLastLine(isComplete: (Data) -> Bool) throws {
+        try lock.withLock {
+            guard let data = FileManager.default.contents(atPath: path), let last = data.last,
+                last != UInt8(ascii: "\n")
+            else { return }
+            let lineStart = data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? data.startIndex
+            if isComplete(data[lineStart...]) {
+                try DurableFile.writeAll(fd, Data("\n".utf8), path: path)
+            } else if ftruncate(fd, off_t(lineStart - data.startIndex)) != 0 {
+                throw DurableFile.Failure(path: path, operation: "cut the torn last line of", errno: errno)
+            }
+            guard fsync(fd) == 0 else { throw DurableFile.Failure(path: path, operation: "fsync", errno: errno) }
+        }
+    }
+
     func append(_ line: Data) throws {
         try lock.withLock {
             try DurableFile.writeAll(fd, line, path: path)

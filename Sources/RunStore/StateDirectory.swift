@@ -112,6 +112,9 @@ public final class FileRunStorage: RunStorage, @unchecked Sendable {
         self.folder = folder
         self.clock = clock
         journal = try AppendOnlyFile(path: "\(folder)/journal.jsonl")
+        // A run reopened after a crash (resume, rollback) appends after what the crash left.
+        let decoder = JournalCoding.decoder()
+        try journal.repairTornLastLine { line in (try? decoder.decode(JournalEvent.self, from: Data(line))) != nil }
     }
 
     public var journalPath: String { journal.path }

@@ -80,17 +80,23 @@ public struct AWSKeyPolicyDialect: PolicyDialect {
     /// after, as Confluent's instructions show it).
     static func statementsFromSnippet(_ file: AttachedFile) throws(PolicyEditError) -> [JSONValue] {
         let name = (file.path as NSString).lastPathComponent
-        var text = String(decoding: file.contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if text.hasPrefix(",") { text.removeFirst() }
-        if text.hasSuffix(",") { text.removeLast() }
-        text = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let wrapped = text.hasPrefix("[") ? text : "[\n\(text)\n]"
+        var text = String(decoding: file.contents, as: UTF8.self)
+        // Blank out (rather than remove) a separator comma before or after the
+        // snippet, so that error positions are still the file's lines and columns.
+        if let first = text.firstIndex(where: { !$0.isWhitespace }), text[first] == "," {
+            text.replaceSubrange(first...first, with: " ")
+        }
+        if let last = text.lastIndex(where: { !$0.isWhitespace }), text[last] == "," {
+            text.replaceSubrange(last...last, with: " ")
+        }
+        let isArray = text.first(where: { !$0.isWhitespace }) == "["
+        let wrapped = isArray ? text : "[\n\(text)\n]"
         let value: JSONValue
         do {
             value = try JSONParser.parse(wrapped).root
         } catch {
             var position = error.position
-            if !text.hasPrefix("[") { position.line -= 1 }  // undo the wrapping line
+            if !isArray { position.line -= 1 }  // undo the wrapping line
             throw PolicyEditError(
                 operation: "add-statements",
                 message: "\(name):\(position.line):\(position.column): \(error.message)")
@@ -156,8 +162,9 @@ public struct AWSKeyPolicyDialect: PolicyDialect {
             let value = principalMembers[awsIndex].value
             existing = value.arrayValue ?? [value]
         }
-        let known = Set(existing.compactMap(\.stringValue))
-        let added = principals.filter { !known.contains($0) }
+        // Each principal once, even when the runbook repeats one.
+        var known = Set(existing.compactMap(\.stringValue))
+        let added = principals.filter { known.insert($0).inserted }
         guard !added.isEmpty else { return false }
         let merged = JSONValue.array(existing + added.map(JSONValue.string))
         if let awsIndex {

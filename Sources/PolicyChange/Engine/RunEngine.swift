@@ -143,7 +143,9 @@ public final class RunEngine: Sendable {
             return finish(&state, error)
         }
         if state.rollbackStarted {
-            return await rollback(&state, reason: "finishing a rollback that was interrupted")
+            // Started means decided (by `automatic`, an interruption or an operator): finish it
+            // whatever `rollback.automatic` says.
+            return await rollback(&state, reason: "finishing a rollback that was interrupted", automatic: true)
         }
         if state.applyIntended {
             do {
@@ -155,6 +157,10 @@ public final class RunEngine: Sendable {
                         try journal(.init(.applied, time: now, message: "the proposed policy is live (confirmed after restart)"))
                     }
                     state.appliedSnapshot = live
+                    // The apply step is done: running it again would take our own change for drift.
+                    if let apply = runbook.steps.firstIndex(where: { $0.action == .apply }) {
+                        state.finishedSteps.insert(apply)
+                    }
                     notify(.info, "the proposed policy is live; continuing after apply")
                 } else if let backup = state.backup, dialect.isEquivalent(live, backup) {
                     // The write never happened: apply again from the apply step.
@@ -290,7 +296,7 @@ public final class RunEngine: Sendable {
         case .validate(let options):
             return try await validate(options, &state)
         case .approve:
-            return try await approve(&state)
+            return try await approve(&state, timeout: step.options.timeout)
         case .apply:
             return try await apply(&state)
         default:
@@ -410,13 +416,14 @@ public final class RunEngine: Sendable {
             keyIdentifier: runbook.target.keyIdentifier, proposedFile: Planner.proposedFile(of: runbook)))
     }
 
-    private func approve(_ state: inout RunState) async throws -> String {
+    /// `timeout`: how long to wait for an answer (nobody at the terminal); then the run stops before apply.
+    private func approve(_ state: inout RunState, timeout: Duration?) async throws -> String {
         if state.proposed == nil { try propose(&state) }
         let plan = makePlan(state)
         if plan.noChanges { return "no changes to approve" }
         let approver = context.approver
         // Interruptible: Ctrl-C at the prompt stops the run before apply.
-        switch try await race(timeout: nil, { await approver.approve(plan) }) {
+        switch try await race(timeout: timeout, { await approver.approve(plan) }) {
         case .approved(let by):
             try journal(.init(.approved, time: now, message: by))
             state.approvedBy = by
@@ -535,7 +542,8 @@ public final class RunEngine: Sendable {
 
     private func monitor(_ options: MonitorStep, at index: Int, _ state: RunState) async throws -> String {
         let intervalMS = max(1, options.interval.milliseconds)
-        let rounds = max(1, Int(options.duration.milliseconds / intervalMS))
+        // Rounded up: monitoring lasts at least `duration` (the vendors ask for "at least 30 minutes").
+        let rounds = max(1, Int((options.duration.milliseconds + intervalMS - 1) / intervalMS))
         var failedInARow = 0
         var inconclusiveInARow = 0
         notify(.waiting, step: index, "monitoring for \(DurationText.format(options.duration)), a round every \(DurationText.format(options.interval))")
@@ -672,10 +680,13 @@ public final class RunEngine: Sendable {
                         message: "\(reason); the backup was written but the live policy does not equal it. Restore "
                             + "\(state.backupFile?.path ?? "the backup") by hand now"))
                 }
+                try journal(.init(.rollbackVerified, time: now, message: "the live policy equals the backup"))
+                state.rollbackVerified = true
+                notify(.success, "backup restored and verified")
+            } else {
+                // rollback.verify: false. Say so; never journal a verification that did not happen.
+                notify(.warning, "backup restored, not verified (rollback.verify is off)")
             }
-            try journal(.init(.rollbackVerified, time: now, message: "the live policy equals the backup"))
-            state.rollbackVerified = true
-            notify(.success, "backup restored and verified")
             if let watch = runbook.rollback.monitor {
                 try await watchRecovery(for: watch, backup: backup)
             }
@@ -689,13 +700,16 @@ public final class RunEngine: Sendable {
                     + "(policy-change rollback \(runID) retries)"))
         }
         return finish(&state, RunStop(
-            status: .rolledBack, outcome: "rolled-back", message: "\(reason); the backup was restored and verified"))
+            status: .rolledBack, outcome: "rolled-back",
+            message: "\(reason); the backup was restored"
+                + (state.rollbackVerified ? " and verified" : " (not verified: rollback.verify is off)")))
     }
 
     /// After a rollback: the restored policy must stay restored and the key enabled.
     private func watchRecovery(for duration: Duration, backup: PolicySnapshot) async throws {
         let interval = min(duration, .seconds(60))
-        let rounds = max(1, Int(duration.milliseconds / max(1, interval.milliseconds)))
+        let intervalMS = max(1, interval.milliseconds)
+        let rounds = max(1, Int((duration.milliseconds + intervalMS - 1) / intervalMS))
         notify(.waiting, "watching recovery for \(DurationText.format(duration))")
         for round in 1...rounds {
             try await context.clock.sleep(for: interval)
@@ -731,6 +745,11 @@ public final class RunEngine: Sendable {
         case let s as RunStop: stop = s
         case let e as ProviderError:
             stop = RunStop(status: .stoppedBeforeApply, outcome: "cloud-error", message: e.message)
+        case let i as Interrupted:
+            // Only reaches here before apply (drive() rolls back an interruption after apply-intent).
+            stop = RunStop(
+                status: .stoppedBeforeApply, outcome: "stopped",
+                message: "interrupted (\(i.reason)) before apply; the key's policy was not changed")
         default:
             stop = RunStop(status: .internalError, outcome: "internal-error", message: "\(error)")
         }

@@ -82,21 +82,23 @@ extension RunState {
         for event in events {
             switch event.event {
             case .runStarted: caller = event.start?.caller
+            // `run` identifies the caller after run-started and journals it as this check.
+            case .check where event.name == "caller" && event.outcome == "identified": caller = event.message
             case .stepFinished, .stepFailed:
-                if let step = event.step { finishedSteps.insert(step) }
+                // A failed step is done only when the run went on past it (on-failure: continue);
+                // otherwise a resume must run it again rather than skip to the next step.
+                if let step = event.step, event.event == .stepFinished || event.outcome == "continued" {
+                    finishedSteps.insert(step)
+                }
                 if let step = event.step, let name = event.name {
                     steps.append(StepReport(index: step, step: name, outcome: event.outcome ?? "succeeded", message: event.message))
                 }
+            // Only the latest backup and proposal count, and a resumed run that proposed again
+            // has rewritten `proposed.json`: read the files once the journal is replayed.
             case .backupWritten:
-                if let file = event.file {
-                    backupFile = file
-                    backup = PolicySnapshot(document: try storage.read(file))
-                }
+                if let file = event.file { backupFile = file }
             case .proposalWritten:
-                if let file = event.file {
-                    proposalFile = file
-                    proposed = PolicySnapshot(document: try storage.read(file))
-                }
+                if let file = event.file { proposalFile = file }
             case .validated:
                 validationRan = true
                 validationPassed = event.verdict == .pass
@@ -106,7 +108,10 @@ extension RunState {
             case .applied:
                 applied = true
                 appliedAt = event.time
-            case .rollbackIntent: rollbackStarted = true
+            case .rollbackIntent:
+                rollbackStarted = true
+                // A rollback announced after run-finished (`policy-change rollback RUN`) is still to do.
+                finished = nil
             case .rollbackVerified: rollbackVerified = true
             case .runFinished:
                 finished = (
@@ -116,5 +121,7 @@ extension RunState {
             default: break
             }
         }
+        if let backupFile { backup = PolicySnapshot(document: try storage.read(backupFile)) }
+        if let proposalFile { proposed = PolicySnapshot(document: try storage.read(proposalFile)) }
     }
 }
