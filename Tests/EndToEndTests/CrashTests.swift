@@ -1,0 +1,219 @@
+import Foundation
+import PolicyChange
+import RunStore
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// DESIGN.md §6 and §9: "A crash at any instant (SIGKILL, power loss) leaves
+/// enough to finish safely". Each case SIGKILLs the testbed at one instant of
+/// `Fixtures/crash.yaml`, then either resumes or rolls back the run and
+/// checks the live policy, the journal and the backup.
+@Suite("Crash: SIGKILL at every step boundary, then resume or rollback")
+struct CrashTests {
+    /// Where the first run dies.
+    struct KillPoint: Sendable, CustomTestStringConvertible {
+        /// `POLICY_CHANGE_TESTBED_KILL_AFTER` (a journal event kind, `#n`).
+        var after: String?
+        /// `POLICY_CHANGE_TESTBED_KILL_IN_WRITE` (`before` / `after`).
+        var inWrite: String?
+        /// The audit log reports an access-denied: the run heads for rollback.
+        var accessDenied = false
+        /// The kill comes before the backup is written.
+        var beforeBackup = false
+
+        var testDescription: String {
+            let point = after.map { "after \($0)" } ?? "inside the write (\(inWrite ?? "?"))"
+            return point + (accessDenied ? " [access denied → rollback]" : "")
+        }
+
+        /// What `resume` must end with.
+        var resumedExitCode: Int32 { accessDenied ? 5 : 0 }
+    }
+
+    enum Recovery: String, Sendable, CaseIterable, CustomTestStringConvertible {
+        case resume, rollback
+        var testDescription: String { rawValue }
+    }
+
+    /// Steps of crash.yaml: backup, validate, approve, apply, wait, verify,
+    /// monitor. `check#1` is the caller identification (before any backup);
+    /// `check#2` is the first check of verify.
+    static let killPoints: [KillPoint] = [
+        KillPoint(after: "run-started", beforeBackup: true),
+        KillPoint(after: "step-started#1", beforeBackup: true),
+        KillPoint(after: "check#1", beforeBackup: true),
+        KillPoint(after: "backup-written"),
+        KillPoint(after: "proposal-written"),
+        KillPoint(after: "validated"),
+        KillPoint(after: "approved"),
+        KillPoint(after: "apply-intent"),
+        KillPoint(inWrite: "before"),
+        KillPoint(inWrite: "after"),
+        KillPoint(after: "applied"),
+        KillPoint(after: "check#2"),
+        KillPoint(after: "monitor-round#1"),
+    ] + (1...7).map { KillPoint(after: "step-finished#\($0)") } + [
+        // verify's audit-log check (check#4) fails: rollback path.
+        KillPoint(after: "check#4", accessDenied: true),
+        KillPoint(after: "step-failed", accessDenied: true),
+        KillPoint(after: "rollback-intent", accessDenied: true),
+        KillPoint(after: "rollback-applied", accessDenied: true),
+        KillPoint(after: "rollback-verified", accessDenied: true),
+    ]
+
+    @Test(arguments: killPoints, Recovery.allCases)
+    func killedThenRecovered(_ point: KillPoint, _ recovery: Recovery) async throws {
+        try await Slots.with {
+            let sandbox = try Sandbox()
+            if point.accessDenied { try sandbox.injectAccessDenied() }
+            let original = try sandbox.livePolicy()
+            let proposed = try Fixtures.proposedPolicy()
+            let runbook = sandbox.runbook("crash.yaml")
+
+            var kill: [String: String] = [:]
+            if let after = point.after { kill["POLICY_CHANGE_TESTBED_KILL_AFTER"] = after }
+            if let inWrite = point.inWrite { kill["POLICY_CHANGE_TESTBED_KILL_IN_WRITE"] = inWrite }
+            let first = try await sandbox.testbed(["run", runbook, "--yes", "--state-dir", sandbox.statePath], environment: kill)
+            try #require(first.diedOfSIGKILL, "the run should have died of SIGKILL \(point.testDescription): \(first)")
+
+            let runs = sandbox.runIDs()
+            try #require(runs.count == 1, "one run folder under state/runs, found \(runs)")
+            let run = runs[0]
+            let before = try sandbox.journal(run)
+            let hadBackup = before.contains { $0.event == .backupWritten }
+            #expect(hadBackup == !point.beforeBackup, "backup-written in the journal at the kill: \(hadBackup)")
+            try expectBackupsIntact(before, original: original)
+
+            switch recovery {
+            case .resume:
+                let resumed = try await sandbox.testbed(["resume", run, "--yes", "--state-dir", sandbox.statePath])
+                #expect(resumed.exitedNormally && resumed.status == point.resumedExitCode, "resume: \(resumed)")
+                let live = try sandbox.livePolicy()
+                if point.accessDenied {
+                    #expect(Inspect.sameJSON(live, original), "after a rollback the live policy must be the backup")
+                } else {
+                    #expect(Inspect.sameJSON(live, proposed), "after resume the live policy must be the proposed one")
+                }
+                let after = try sandbox.journal(run)
+                let last = try #require(after.last)
+                #expect(last.event == .runFinished && last.exitCode == point.resumedExitCode, "last event: \(last)")
+                if point.accessDenied {
+                    let verified = after.lastIndex { $0.event == .rollbackVerified }
+                    #expect(verified != nil && verified! < after.count - 1, "rollback-verified must precede run-finished")
+                } else {
+                    #expect(!after.contains { $0.event == .rollbackIntent }, "a healthy run must not roll back")
+                }
+                try expectBackupsIntact(after, original: original)
+
+            case .rollback:
+                let rolledBack = try await sandbox.testbed(["rollback", run, "--state-dir", sandbox.statePath])
+                let after = try sandbox.journal(run)
+                if hadBackup {
+                    #expect(rolledBack.exitedNormally && rolledBack.status == 0, "rollback: \(rolledBack)")
+                    #expect(Inspect.sameJSON(try sandbox.livePolicy(), original), "after rollback the live policy must be the backup")
+                    #expect(after.contains { $0.event == .rollbackVerified }, "the journal must record rollback-verified")
+                } else {
+                    #expect(rolledBack.exitedNormally && rolledBack.status == 4, "rollback without a backup: \(rolledBack)")
+                    #expect(rolledBack.output.contains("nothing to roll back"), "it must say so: \(rolledBack)")
+                    #expect(try sandbox.livePolicy() == original, "the policy must be untouched")
+                    #expect(sandbox.writeCalls() == 0)
+                }
+                try expectBackupsIntact(after, original: original)
+            }
+        }
+    }
+
+    /// Every backup the journal names still exists, hashes to the journal's
+    /// SHA-256, is mode 0600 and holds the original policy byte for byte.
+    func expectBackupsIntact(_ events: [JournalEvent], original: Data, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+        for event in events where event.event == .backupWritten {
+            let file = try #require(event.file, "backup-written without a file", sourceLocation: sourceLocation)
+            guard let bytes = FileManager.default.contents(atPath: file.path) else {
+                Issue.record("the backup \(file.path) is gone", sourceLocation: sourceLocation)
+                continue
+            }
+            #expect(try Inspect.sha256(of: file.path) == file.sha256, "backup SHA-256", sourceLocation: sourceLocation)
+            #expect(Inspect.mode(of: file.path) == 0o600, "backup mode", sourceLocation: sourceLocation)
+            #expect(bytes == original, "the backup must be the original policy byte for byte", sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: Lock
+
+    @Test("A second run of the same key is refused while the first holds the lock; a SIGKILL frees it")
+    func lockHeld() async throws {
+        try await Slots.with {
+            let sandbox = try Sandbox()
+            let runbook = sandbox.runbook("long-monitor.yaml")
+            let holder = try sandbox.start(Binaries.testbed, ["run", runbook, "--yes", "--state-dir", sandbox.statePath])
+            defer { holder.terminate() }
+            let monitoring = await sandbox.waitForJournal(of: holder) { events in events.contains { $0.event == .monitorRound } }
+            try #require(monitoring, "the first run should reach its monitor")
+            let firstRun = try #require(sandbox.runIDs().first)
+
+            let second = try await sandbox.testbed(["run", runbook, "--yes", "--state-dir", sandbox.statePath])
+            #expect(second.exitedNormally && second.status == 4, "second run: \(second)")
+            #expect(second.stderr.contains(firstRun), "the refusal must name the run holding the lock (\(firstRun)): \(second)")
+            #expect(sandbox.runIDs() == [firstRun], "the refused run must not leave a run folder")
+
+            holder.terminate()
+            let ended = await holder.wait()
+            #expect(ended.diedOfSIGKILL)
+            // The kernel released the flock with the process: rollback may take it.
+            let rollback = try await sandbox.testbed(["rollback", firstRun, "--state-dir", sandbox.statePath])
+            #expect(rollback.exitedNormally && rollback.status == 0, "rollback after SIGKILL: \(rollback)")
+            #expect(Inspect.sameJSON(try sandbox.livePolicy(), try Fixtures.data("default-policy.json")))
+        }
+    }
+
+    // MARK: Signals
+
+    @Test("SIGTERM during monitor rolls back and exits 5")
+    func sigtermDuringMonitor() async throws {
+        try await Slots.with {
+            let sandbox = try Sandbox()
+            let original = try sandbox.livePolicy()
+            let child = try sandbox.start(
+                Binaries.testbed, ["run", sandbox.runbook("long-monitor.yaml"), "--yes", "--state-dir", sandbox.statePath])
+            defer { child.terminate() }
+            let monitoring = await sandbox.waitForJournal(of: child) { events in events.contains { $0.event == .monitorRound } }
+            try #require(monitoring, "the run should reach its monitor")
+            child.signal(SIGTERM)
+            let result = await child.wait()
+            #expect(result.exitedNormally && result.status == 5, "after SIGTERM: \(result)")
+            #expect(Inspect.sameJSON(try sandbox.livePolicy(), original), "the backup must be live again")
+            let events = try sandbox.journal(try #require(sandbox.runIDs().first))
+            #expect(events.contains { $0.event == .interrupted })
+            #expect(events.contains { $0.event == .rollbackVerified })
+            #expect(events.last?.event == .runFinished && events.last?.exitCode == 5)
+        }
+    }
+
+    @Test("SIGINT before apply stops with exit 4 and leaves the policy untouched")
+    func sigintBeforeApply() async throws {
+        try await Slots.with {
+            let sandbox = try Sandbox()
+            let original = try sandbox.livePolicy()
+            let child = try sandbox.start(
+                Binaries.testbed, ["run", sandbox.runbook("wait-before-apply.yaml"), "--yes", "--state-dir", sandbox.statePath])
+            defer { child.terminate() }
+            let waiting = await sandbox.waitForJournal(of: child) { events in
+                events.contains { $0.event == .stepStarted && $0.name == "wait" }
+            }
+            try #require(waiting, "the run should reach its wait before apply")
+            child.signal(SIGINT)
+            let result = await child.wait()
+            #expect(result.exitedNormally && result.status == 4, "after SIGINT: \(result)")
+            #expect(try sandbox.livePolicy() == original, "the policy must be untouched")
+            #expect(sandbox.writeCalls() == 0, "no write call may have been made")
+            let events = try sandbox.journal(try #require(sandbox.runIDs().first))
+            #expect(!events.contains { $0.event == .applyIntent })
+            #expect(events.last?.event == .runFinished && events.last?.exitCode == 4)
+        }
+    }
+}
