@@ -87,6 +87,7 @@ struct CrashTests {
             let before = try sandbox.journal(run)
             let hadBackup = before.contains { $0.event == .backupWritten }
             #expect(hadBackup == !point.beforeBackup, "backup-written in the journal at the kill: \(hadBackup)")
+            expectKilled(at: point, journal: before, live: try sandbox.livePolicy(), original: original, proposed: proposed)
             try expectBackupsIntact(before, original: original)
 
             switch recovery {
@@ -128,6 +129,30 @@ struct CrashTests {
         }
     }
 
+    /// The child died exactly where it was told to: right after the n-th event
+    /// of the kind (it is the journal's last line), or inside the write with
+    /// the file not yet / already replaced.
+    func expectKilled(
+        at point: KillPoint, journal: [JournalEvent], live: Data, original: Data, proposed: Data,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) {
+        if let after = point.after {
+            let parts = after.split(separator: "#")
+            let kind = String(parts[0])
+            let n = parts.count > 1 ? Int(parts[1])! : 1
+            #expect(journal.last?.event.rawValue == kind, "the last event at the kill: \(String(describing: journal.last))", sourceLocation: sourceLocation)
+            #expect(journal.filter { $0.event.rawValue == kind }.count == n, "occurrences of \(kind)", sourceLocation: sourceLocation)
+            #expect(!journal.contains { $0.event == .runFinished }, "the run must not have finished", sourceLocation: sourceLocation)
+        } else {
+            #expect(journal.last?.event == .applyIntent, "killed inside the write, after apply-intent", sourceLocation: sourceLocation)
+            if point.inWrite == "before" {
+                #expect(live == original, "killed before the file was replaced", sourceLocation: sourceLocation)
+            } else {
+                #expect(Inspect.sameJSON(live, proposed), "killed after the file was replaced", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
     /// Every backup the journal names still exists, hashes to the journal's
     /// SHA-256, is mode 0600 and holds the original policy byte for byte.
     func expectBackupsIntact(_ events: [JournalEvent], original: Data, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
@@ -140,6 +165,94 @@ struct CrashTests {
             #expect(try Inspect.sha256(of: file.path) == file.sha256, "backup SHA-256", sourceLocation: sourceLocation)
             #expect(Inspect.mode(of: file.path) == 0o600, "backup mode", sourceLocation: sourceLocation)
             #expect(bytes == original, "the backup must be the original policy byte for byte", sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: Crashes during recovery
+
+    /// One stage of a chain: a command and where (if anywhere) it dies.
+    struct Stage: Sendable {
+        var command: Recovery?
+        var killAfter: String?
+        var killInWrite: String?
+    }
+
+    struct Chain: Sendable, CustomTestStringConvertible {
+        var name: String
+        var accessDenied = false
+        /// The first `run`, then recoveries; every stage but the last is killed.
+        var stages: [Stage]
+        /// The last stage's exit code and whether the proposed (else the
+        /// original) policy must be live.
+        var exitCode: Int32
+        var proposedLive: Bool
+        var testDescription: String { name }
+    }
+
+    static let chains: [Chain] = [
+        Chain(
+            name: "run dies in the write, resume dies in monitor, resume finishes",
+            stages: [Stage(killInWrite: "after"), Stage(command: .resume, killAfter: "monitor-round#1"), Stage(command: .resume)],
+            exitCode: 0, proposedLive: true),
+        Chain(
+            name: "run dies after applied, resume dies right after resumed, resume finishes",
+            stages: [Stage(killAfter: "applied"), Stage(command: .resume, killAfter: "resumed"), Stage(command: .resume)],
+            exitCode: 0, proposedLive: true),
+        Chain(
+            name: "run dies after apply-intent, resume dies inside its write, resume finishes",
+            stages: [Stage(killAfter: "apply-intent"), Stage(command: .resume, killInWrite: "after"), Stage(command: .resume)],
+            exitCode: 0, proposedLive: true),
+        Chain(
+            name: "run dies after apply-intent, rollback dies after rollback-intent, rollback finishes",
+            stages: [Stage(killAfter: "apply-intent"), Stage(command: .rollback, killAfter: "rollback-intent"), Stage(command: .rollback)],
+            exitCode: 0, proposedLive: false),
+        Chain(
+            name: "run dies in the write, rollback dies inside its write, resume finishes the rollback",
+            stages: [Stage(killInWrite: "after"), Stage(command: .rollback, killInWrite: "after"), Stage(command: .resume)],
+            exitCode: 5, proposedLive: false),
+        Chain(
+            name: "access denied: run dies after rollback-intent, resume dies after rollback-applied, resume finishes",
+            accessDenied: true,
+            stages: [Stage(killAfter: "rollback-intent"), Stage(command: .resume, killAfter: "rollback-applied"), Stage(command: .resume)],
+            exitCode: 5, proposedLive: false),
+        Chain(
+            name: "access denied: run dies after rollback-applied, rollback dies after rollback-applied, rollback finishes",
+            accessDenied: true,
+            stages: [Stage(killAfter: "rollback-applied"), Stage(command: .rollback, killAfter: "rollback-applied"), Stage(command: .rollback)],
+            exitCode: 0, proposedLive: false),
+    ]
+
+    @Test("A crash during resume or rollback is recovered too", arguments: chains)
+    func crashDuringRecovery(_ chain: Chain) async throws {
+        try await Slots.with {
+            let sandbox = try Sandbox()
+            if chain.accessDenied { try sandbox.injectAccessDenied() }
+            let original = try sandbox.livePolicy()
+            var run = ""
+            for (index, stage) in chain.stages.enumerated() {
+                var environment: [String: String] = [:]
+                if let after = stage.killAfter { environment["POLICY_CHANGE_TESTBED_KILL_AFTER"] = after }
+                if let inWrite = stage.killInWrite { environment["POLICY_CHANGE_TESTBED_KILL_IN_WRITE"] = inWrite }
+                let arguments: [String] =
+                    switch stage.command {
+                    case nil: ["run", sandbox.runbook("crash.yaml"), "--yes"]
+                    case .resume: ["resume", run, "--yes"]
+                    case .rollback: ["rollback", run]
+                    }
+                let result = try await sandbox.testbed(arguments + ["--state-dir", sandbox.statePath], environment: environment)
+                if index == 0 { run = try #require(sandbox.runIDs().first) }
+                if index < chain.stages.count - 1 {
+                    try #require(result.diedOfSIGKILL, "stage \(index + 1) should have died of SIGKILL: \(result)")
+                } else {
+                    #expect(result.exitedNormally && result.status == chain.exitCode, "last stage: \(result)")
+                }
+            }
+            let live = try sandbox.livePolicy()
+            #expect(Inspect.sameJSON(live, chain.proposedLive ? try Fixtures.proposedPolicy() : original), "live policy")
+            let events = try sandbox.journal(run)
+            #expect(events.last?.event == .runFinished)
+            if !chain.proposedLive { #expect(events.contains { $0.event == .rollbackVerified }) }
+            try expectBackupsIntact(events, original: original)
         }
     }
 

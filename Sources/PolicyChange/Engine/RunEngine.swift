@@ -152,6 +152,16 @@ public final class RunEngine: Sendable {
                         try journal(.init(.applied, time: now, message: "the proposed policy is live (confirmed after restart)"))
                     }
                     state.appliedSnapshot = live
+                    // The crash came between the write and the apply step's
+                    // step-finished: the step is done. Re-running it would
+                    // compare the live (proposed) policy with the backup and
+                    // stop with a false "drift, nothing was applied".
+                    if let apply = runbook.steps.firstIndex(where: { $0.action == .apply }), !state.finishedSteps.contains(apply) {
+                        let message = "applied (confirmed after restart)"
+                        try journal(.init(.stepFinished, time: now, step: apply, name: "apply", message: message, outcome: "succeeded"))
+                        state.finishedSteps.insert(apply)
+                        state.steps.append(StepReport(index: apply, step: "apply", outcome: "succeeded", message: message))
+                    }
                     notify(.info, "the proposed policy is live; continuing after apply")
                 } else if let backup = state.backup, dialect.isEquivalent(live, backup) {
                     // The write never happened: apply again from the apply step.
