@@ -25,10 +25,12 @@ struct CrashTests {
         var accessDenied = false
         /// The kill comes before the backup is written.
         var beforeBackup = false
+        /// The fixture runbook.
+        var runbook = "crash.yaml"
 
         var testDescription: String {
             let point = after.map { "after \($0)" } ?? "inside the write (\(inWrite ?? "?"))"
-            return point + (accessDenied ? " [access denied → rollback]" : "")
+            return point + (accessDenied ? " [access denied → rollback]" : "") + (runbook == "crash.yaml" ? "" : " (\(runbook))")
         }
 
         /// What `resume` must end with.
@@ -64,6 +66,9 @@ struct CrashTests {
         KillPoint(after: "rollback-intent", accessDenied: true),
         KillPoint(after: "rollback-applied", accessDenied: true),
         KillPoint(after: "rollback-verified", accessDenied: true),
+        // Verify is the last step: a failure journaled just before the crash
+        // must still lead to the rollback on resume, not to "succeeded".
+        KillPoint(after: "step-failed", accessDenied: true, runbook: "verify-last.yaml"),
     ]
 
     @Test(arguments: killPoints, Recovery.allCases)
@@ -73,7 +78,7 @@ struct CrashTests {
             if point.accessDenied { try sandbox.injectAccessDenied() }
             let original = try sandbox.livePolicy()
             let proposed = try Fixtures.proposedPolicy()
-            let runbook = sandbox.runbook("crash.yaml")
+            let runbook = sandbox.runbook(point.runbook)
 
             var kill: [String: String] = [:]
             if let after = point.after { kill["POLICY_CHANGE_TESTBED_KILL_AFTER"] = after }

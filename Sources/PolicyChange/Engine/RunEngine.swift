@@ -142,6 +142,18 @@ public final class RunEngine: Sendable {
         if state.rollbackStarted {
             return await rollback(&state, reason: "finishing a rollback that was interrupted")
         }
+        if let failure = state.failedAfterApply {
+            // The run had already decided what this failure means (handle()):
+            // a restart in between must not turn it into a success.
+            let reason = "\(failure.name) failed before the restart: \(failure.message)"
+            if runbook.steps.indices.contains(failure.step), runbook.steps[failure.step].options.onFailure == .abort {
+                return finish(&state, RunStop(
+                    status: .needsHuman, outcome: "left-applied",
+                    message: "\(reason). The new policy was left in place (on-failure: abort); "
+                        + "restore the backup with 'policy-change rollback \(runID)' if needed"))
+            }
+            return await rollback(&state, reason: reason)
+        }
         if state.applyIntended {
             do {
                 let live = try await provider.readPolicy()

@@ -22,6 +22,9 @@ struct RunState: Sendable {
     /// The live policy as read right after apply (what `policy-unchanged` compares with).
     var appliedSnapshot: PolicySnapshot?
     var finishedSteps: Set<Int> = []
+    /// A step failed after apply (journaled `step-failed`, outcome `failed`)
+    /// and the run had not finished: its `on-failure` decision still stands.
+    var failedAfterApply: (step: Int, name: String, message: String)?
     var rollbackStarted = false
     var rollbackVerified = false
     var finished: (status: ExitStatus, outcome: String, message: String)?
@@ -83,7 +86,17 @@ extension RunState {
             switch event.event {
             case .runStarted: caller = event.start?.caller
             case .stepFinished, .stepFailed:
-                if let step = event.step { finishedSteps.insert(step) }
+                // A failed step is done only when the run went on past it
+                // (on-failure: continue). Otherwise resume must not skip it:
+                // after apply the failure leads to the rollback path, before
+                // apply the step runs again.
+                if let step = event.step {
+                    if event.event == .stepFinished || event.outcome == "continued" {
+                        finishedSteps.insert(step)
+                    } else if applyIntended {
+                        failedAfterApply = (step, event.name ?? "step", event.message ?? "failed")
+                    }
+                }
                 if let step = event.step, let name = event.name {
                     steps.append(StepReport(index: step, step: name, outcome: event.outcome ?? "succeeded", message: event.message))
                 }
