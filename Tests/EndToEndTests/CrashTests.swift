@@ -312,6 +312,32 @@ struct CrashTests {
         }
     }
 
+    @Test("SIGTERM during monitor, then a SIGKILL before the rollback starts: resume still rolls back")
+    func sigtermThenCrash() async throws {
+        try await Slots.with {
+            let sandbox = try Sandbox()
+            let original = try sandbox.livePolicy()
+            let child = try sandbox.start(
+                Binaries.testbed, ["run", sandbox.runbook("long-monitor.yaml"), "--yes", "--state-dir", sandbox.statePath],
+                environment: ["POLICY_CHANGE_TESTBED_KILL_AFTER": "interrupted"])
+            defer { child.terminate() }
+            let monitoring = await sandbox.waitForJournal(of: child) { events in events.contains { $0.event == .monitorRound } }
+            try #require(monitoring, "the run should reach its monitor")
+            child.signal(SIGTERM)
+            let killed = await child.wait()
+            try #require(killed.diedOfSIGKILL, "the run should die right after journaling 'interrupted': \(killed)")
+            let run = try #require(sandbox.runIDs().first)
+            #expect(try sandbox.journal(run).last?.event == .interrupted)
+
+            let resumed = try await sandbox.testbed(["resume", run, "--yes", "--state-dir", sandbox.statePath])
+            #expect(resumed.exitedNormally && resumed.status == 5, "the operator's SIGTERM asked for the rollback: \(resumed)")
+            #expect(Inspect.sameJSON(try sandbox.livePolicy(), original), "the backup must be live again")
+            let events = try sandbox.journal(run)
+            #expect(events.contains { $0.event == .rollbackVerified })
+            #expect(events.last?.event == .runFinished && events.last?.exitCode == 5)
+        }
+    }
+
     @Test("SIGINT before apply stops with exit 4 and leaves the policy untouched")
     func sigintBeforeApply() async throws {
         try await Slots.with {

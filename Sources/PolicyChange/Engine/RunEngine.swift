@@ -142,6 +142,9 @@ public final class RunEngine: Sendable {
         if state.rollbackStarted {
             return await rollback(&state, reason: "finishing a rollback that was interrupted")
         }
+        if let reason = state.interruptedAfterApply {
+            return await rollback(&state, reason: "interrupted (\(reason)) before the restart", automatic: true)
+        }
         if let failure = state.failedAfterApply {
             // The run had already decided what this failure means (handle()):
             // a restart in between must not turn it into a success.

@@ -25,6 +25,9 @@ struct RunState: Sendable {
     /// A step failed after apply (journaled `step-failed`, outcome `failed`)
     /// and the run had not finished: its `on-failure` decision still stands.
     var failedAfterApply: (step: Int, name: String, message: String)?
+    /// A SIGINT/SIGTERM after apply was journaled (`interrupted`): the
+    /// operator asked for the rollback path, a restart does not cancel that.
+    var interruptedAfterApply: String?
     var rollbackStarted = false
     var rollbackVerified = false
     var finished: (status: ExitStatus, outcome: String, message: String)?
@@ -119,6 +122,7 @@ extension RunState {
             case .applied:
                 applied = true
                 appliedAt = event.time
+            case .interrupted where applyIntended: interruptedAfterApply = event.message ?? "interrupted"
             case .rollbackIntent: rollbackStarted = true
             case .rollbackVerified: rollbackVerified = true
             case .runFinished:
