@@ -173,6 +173,35 @@ struct CrashTests {
         }
     }
 
+    // MARK: Approval across a crash
+
+    /// `resume --yes` approves "if the run had not been approved yet": a run
+    /// approved before the crash needs no second approval, one that was not
+    /// must still ask (and, with no terminal and no --yes, stop).
+    @Test("resume without --yes: approved before the crash goes on, not approved stops", arguments: [
+        ("validated", false), ("approved", true), ("step-finished#3", true), ("apply-intent", true),
+    ])
+    func approvalSurvivesCrash(_ killAfter: String, _ approvedBeforeCrash: Bool) async throws {
+        try await Slots.with {
+            let sandbox = try Sandbox()
+            let original = try sandbox.livePolicy()
+            let first = try await sandbox.testbed(
+                ["run", sandbox.runbook("crash.yaml"), "--yes", "--state-dir", sandbox.statePath],
+                environment: ["POLICY_CHANGE_TESTBED_KILL_AFTER": killAfter])
+            try #require(first.diedOfSIGKILL, "\(first)")
+            let run = try #require(sandbox.runIDs().first)
+            let resumed = try await sandbox.testbed(["resume", run, "--state-dir", sandbox.statePath])
+            if approvedBeforeCrash {
+                #expect(resumed.exitedNormally && resumed.status == 0, "\(resumed)")
+                #expect(Inspect.sameJSON(try sandbox.livePolicy(), try Fixtures.proposedPolicy()))
+            } else {
+                #expect(resumed.exitedNormally && resumed.status == 4, "\(resumed)")
+                #expect(try sandbox.livePolicy() == original)
+                #expect(sandbox.writeCalls() == 0)
+            }
+        }
+    }
+
     // MARK: Crashes during recovery
 
     /// One stage of a chain: a command and where (if anywhere) it dies.

@@ -388,9 +388,10 @@ public final class RunEngine: Sendable {
             let file = try context.storage.writeArtifact(named: "proposed.json", contents: proposed.document)
             try journal(.init(.proposalWritten, time: now, file: file))
             state.proposalFile = file
-            // A new proposal has not been validated yet.
+            // A new proposal has not been validated or approved yet.
             state.validationRan = false
             state.validationPassed = false
+            state.approvedBy = nil
         }
         state.proposed = proposed
     }
@@ -426,6 +427,9 @@ public final class RunEngine: Sendable {
         if state.proposed == nil { try propose(&state) }
         let plan = makePlan(state)
         if plan.noChanges { return "no changes to approve" }
+        // Approved before a crash (the journal says so, for this proposal):
+        // resume does not ask again.
+        if let by = state.approvedBy { return "approved before the restart (\(by))" }
         let approver = context.approver
         // Interruptible: Ctrl-C at the prompt stops the run before apply.
         switch try await race(timeout: nil, { await approver.approve(plan) }) {

@@ -112,6 +112,7 @@ extension RunState {
                 if let file = event.file {
                     proposalFile = file
                     proposed = PolicySnapshot(document: try storage.read(file))
+                    approvedBy = nil  // an approval is for the proposal before it
                 }
             case .validated:
                 validationRan = true
