@@ -202,6 +202,52 @@ struct CrashTests {
         }
     }
 
+    // MARK: Someone else's change after a crash
+
+    /// After a crash the live policy is neither the backup nor the proposal:
+    /// neither resume nor rollback may overwrite that change blindly (exit 6).
+    @Test("After a crash, a third party's change is never overwritten", arguments: Recovery.allCases)
+    func thirdPartyChangeAfterCrash(_ recovery: Recovery) async throws {
+        try await Slots.with {
+            let sandbox = try Sandbox()
+            let first = try await sandbox.testbed(
+                ["run", sandbox.runbook("crash.yaml"), "--yes", "--state-dir", sandbox.statePath],
+                environment: ["POLICY_CHANGE_TESTBED_KILL_AFTER": "applied"])
+            try #require(first.diedOfSIGKILL, "\(first)")
+            let run = try #require(sandbox.runIDs().first)
+            let theirs = try Fixtures.data("drifted-policy.json")
+            try theirs.write(to: sandbox.policyURL)
+            let writes = sandbox.writeCalls()
+            let arguments = recovery == .resume ? ["resume", run, "--yes"] : ["rollback", run]
+            let result = try await sandbox.testbed(arguments + ["--state-dir", sandbox.statePath])
+            #expect(result.exitedNormally && result.status == 6, "\(result)")
+            #expect(try sandbox.livePolicy() == theirs, "the other change must survive")
+            #expect(sandbox.writeCalls() == writes, "no write over someone else's change")
+            #expect(result.output.contains("policy-change restore"), "the message says how to restore by hand: \(result)")
+        }
+    }
+
+    @Test("resume refuses a runbook edited since the run started; rollback still works")
+    func runbookEditedAfterCrash() async throws {
+        try await Slots.with {
+            let sandbox = try Sandbox()
+            let runbook = sandbox.runbook("crash.yaml")
+            let first = try await sandbox.testbed(
+                ["run", runbook, "--yes", "--state-dir", sandbox.statePath], environment: ["POLICY_CHANGE_TESTBED_KILL_AFTER": "applied"])
+            try #require(first.diedOfSIGKILL, "\(first)")
+            let run = try #require(sandbox.runIDs().first)
+            let edited = try String(contentsOfFile: runbook, encoding: .utf8).replacingOccurrences(of: "duration: 2s", with: "duration: 3s")
+            try edited.write(toFile: runbook, atomically: true, encoding: .utf8)
+            let resumed = try await sandbox.testbed(["resume", run, "--yes", "--state-dir", sandbox.statePath])
+            #expect(resumed.exitedNormally && resumed.status == 2, "\(resumed)")
+            #expect(resumed.stderr.contains("changed since run \(run) started"), "\(resumed)")
+            #expect(Inspect.sameJSON(try sandbox.livePolicy(), try Fixtures.proposedPolicy()), "resume refused: nothing changes")
+            let rolledBack = try await sandbox.testbed(["rollback", run, "--state-dir", sandbox.statePath])
+            #expect(rolledBack.exitedNormally && rolledBack.status == 0, "\(rolledBack)")
+            #expect(Inspect.sameJSON(try sandbox.livePolicy(), try Fixtures.data("default-policy.json")))
+        }
+    }
+
     // MARK: Crashes during recovery
 
     /// One stage of a chain: a command and where (if anywhere) it dies.
@@ -311,6 +357,11 @@ struct CrashTests {
             holder.terminate()
             let ended = await holder.wait()
             #expect(ended.diedOfSIGKILL)
+            // status tells the operator where the killed run stands and what to do.
+            let status = try await sandbox.testbed(["status", "--output", "json", "--state-dir", sandbox.statePath])
+            let entry = (Inspect.jsonObject(status.stdout)?["runs"] as? [[String: Any]])?.first
+            #expect(entry?["state"] as? String == "interrupted after apply", "\(status)")
+            #expect((entry?["next"] as? String)?.contains("policy-change resume \(firstRun)") == true, "\(status)")
             // The kernel released the flock with the process: rollback may take it.
             let rollback = try await sandbox.testbed(["rollback", firstRun, "--state-dir", sandbox.statePath])
             #expect(rollback.exitedNormally && rollback.status == 0, "rollback after SIGKILL: \(rollback)")
