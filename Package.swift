@@ -69,6 +69,9 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "policy-change", dependencies: ["PolicyChangeCLI"]),
+        // The real CLI with a file-backed AWS key and crash injection, for the
+        // end-to-end and crash tests (DESIGN.md §9). Never shipped.
+        .executableTarget(name: "policy-change-testbed", dependencies: ["PolicyChangeCLI", "PolicyChange"], path: "Tests/Testbed"),
 
         // MARK: Tests
         .testTarget(name: "PolicyChangeTests", dependencies: ["PolicyChange"], resources: [.copy("Fixtures")]),
@@ -90,5 +93,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["policy-change-testbed", "PolicyChange", "RunStore"],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )

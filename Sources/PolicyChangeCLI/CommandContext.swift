@@ -114,7 +114,7 @@ struct CommandContext {
         do {
             return try RunbookLoader(variables: parsed, environment: environment).load(path: path)
         } catch {
-            throw Failure(.invalidInput, "\(error)")
+            throw Failure(.invalidInput, "\(error)", located: error.location != nil)
         }
     }
 
@@ -149,11 +149,16 @@ struct CommandContext {
 
     func connect(to target: Target) throws -> CloudConnection {
         let transports = self.transports
-        return try ProviderRegistry.factory.connect(
-            to: target,
-            context: AdapterContext(
-                transport: try transport(), metadataTransport: { try transports.transport(plainHTTPHosts: $0) },
-                environment: environment, logger: logger))
+        do {
+            return try ProviderRegistry.factory.connect(
+                to: target,
+                context: AdapterContext(
+                    transport: try transport(), metadataTransport: { try transports.transport(plainHTTPHosts: $0) },
+                    environment: environment, logger: logger))
+        } catch let error as ProviderError {
+            // Missing credentials, an unknown profile: a cloud/auth error (exit 4), not an internal one.
+            throw Failure(.stoppedBeforeApply, "cannot connect to \(target.cloud): \(error.message)")
+        }
     }
 
     func dialect(for cloud: Cloud) throws -> any PolicyDialect {

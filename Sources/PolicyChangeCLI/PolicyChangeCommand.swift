@@ -57,11 +57,15 @@ public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable 
 struct Failure: Error, CustomStringConvertible {
     var status: ExitStatus
     var message: String
+    /// The message starts with `FILE:LINE:COL:` and is printed as is: editors
+    /// and CI problem matchers only jump to a location that begins the line.
+    var located = false
     var description: String { message }
 
-    init(_ status: ExitStatus, _ message: String) {
+    init(_ status: ExitStatus, _ message: String, located: Bool = false) {
         self.status = status
         self.message = message
+        self.located = located
     }
 }
 
@@ -72,7 +76,7 @@ extension AsyncParsableCommand {
         do {
             status = try await body()
         } catch let failure as Failure {
-            Terminal.standardError.line("policy-change: \(failure.message)")
+            Terminal.standardError.line(failure.located ? failure.message : "policy-change: \(failure.message)")
             throw ExitCode(failure.status.rawValue)
         } catch let error as ExitCode {
             throw error

@@ -129,6 +129,20 @@ enum FindingsOutput {
             let code: String, severity: String, message: String
             let path: String?, line: Int?, column: Int?
             let source: String
+
+            private enum CodingKeys: String, CodingKey { case code, severity, message, path, line, column, source }
+
+            /// DESIGN §5 pins every key: an absent location is `null`, not a missing key.
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(code, forKey: .code)
+                try container.encode(severity, forKey: .severity)
+                try container.encode(message, forKey: .message)
+                try container.encode(path, forKey: .path)
+                try container.encode(line, forKey: .line)
+                try container.encode(column, forKey: .column)
+                try container.encode(source, forKey: .source)
+            }
         }
         let verdict: String
         let findings: [Item]

@@ -147,6 +147,21 @@ public final class RunEngine: Sendable {
             // whatever `rollback.automatic` says.
             return await rollback(&state, reason: "finishing a rollback that was interrupted", automatic: true)
         }
+        if let reason = state.interruptedAfterApply {
+            return await rollback(&state, reason: "interrupted (\(reason)) before the restart", automatic: true)
+        }
+        if let failure = state.failedAfterApply {
+            // The run had already decided what this failure means (handle()):
+            // a restart in between must not turn it into a success.
+            let reason = "\(failure.name) failed before the restart: \(failure.message)"
+            if runbook.steps.indices.contains(failure.step), runbook.steps[failure.step].options.onFailure == .abort {
+                return finish(&state, RunStop(
+                    status: .needsHuman, outcome: "left-applied",
+                    message: "\(reason). The new policy was left in place (on-failure: abort); "
+                        + "restore the backup with 'policy-change rollback \(runID)' if needed"))
+            }
+            return await rollback(&state, reason: reason)
+        }
         if state.applyIntended {
             do {
                 let live = try await provider.readPolicy()
@@ -157,9 +172,15 @@ public final class RunEngine: Sendable {
                         try journal(.init(.applied, time: now, message: "the proposed policy is live (confirmed after restart)"))
                     }
                     state.appliedSnapshot = live
-                    // The apply step is done: running it again would take our own change for drift.
-                    if let apply = runbook.steps.firstIndex(where: { $0.action == .apply }) {
+                    // The crash came between the write and the apply step's
+                    // step-finished: the step is done. Re-running it would
+                    // compare the live (proposed) policy with the backup and
+                    // stop with a false "drift, nothing was applied".
+                    if let apply = runbook.steps.firstIndex(where: { $0.action == .apply }), !state.finishedSteps.contains(apply) {
+                        let message = "applied (confirmed after restart)"
+                        try journal(.init(.stepFinished, time: now, step: apply, name: "apply", message: message, outcome: "succeeded"))
                         state.finishedSteps.insert(apply)
+                        state.steps.append(StepReport(index: apply, step: "apply", outcome: "succeeded", message: message))
                     }
                     notify(.info, "the proposed policy is live; continuing after apply")
                 } else if let backup = state.backup, dialect.isEquivalent(live, backup) {
@@ -372,9 +393,10 @@ public final class RunEngine: Sendable {
             let file = try context.storage.writeArtifact(named: "proposed.json", contents: proposed.document)
             try journal(.init(.proposalWritten, time: now, file: file))
             state.proposalFile = file
-            // A new proposal has not been validated yet.
+            // A new proposal has not been validated or approved yet.
             state.validationRan = false
             state.validationPassed = false
+            state.approvedBy = nil
         }
         state.proposed = proposed
     }
@@ -421,6 +443,9 @@ public final class RunEngine: Sendable {
         if state.proposed == nil { try propose(&state) }
         let plan = makePlan(state)
         if plan.noChanges { return "no changes to approve" }
+        // Approved before a crash (the journal says so, for this proposal):
+        // resume does not ask again.
+        if let by = state.approvedBy { return "approved before the restart (\(by))" }
         let approver = context.approver
         // Interruptible: Ctrl-C at the prompt stops the run before apply.
         switch try await race(timeout: timeout, { await approver.approve(plan) }) {

@@ -22,6 +22,12 @@ struct RunState: Sendable {
     /// The live policy as read right after apply (what `policy-unchanged` compares with).
     var appliedSnapshot: PolicySnapshot?
     var finishedSteps: Set<Int> = []
+    /// A step failed after apply (journaled `step-failed`, outcome `failed`)
+    /// and the run had not finished: its `on-failure` decision still stands.
+    var failedAfterApply: (step: Int, name: String, message: String)?
+    /// A SIGINT/SIGTERM after apply was journaled (`interrupted`): the
+    /// operator asked for the rollback path, a restart does not cancel that.
+    var interruptedAfterApply: String?
     var rollbackStarted = false
     var rollbackVerified = false
     var finished: (status: ExitStatus, outcome: String, message: String)?
@@ -85,10 +91,16 @@ extension RunState {
             // `run` identifies the caller after run-started and journals it as this check.
             case .check where event.name == "caller" && event.outcome == "identified": caller = event.message
             case .stepFinished, .stepFailed:
-                // A failed step is done only when the run went on past it (on-failure: continue);
-                // otherwise a resume must run it again rather than skip to the next step.
-                if let step = event.step, event.event == .stepFinished || event.outcome == "continued" {
-                    finishedSteps.insert(step)
+                // A failed step is done only when the run went on past it
+                // (on-failure: continue). Otherwise resume must not skip it:
+                // after apply the failure leads to the rollback path, before
+                // apply the step runs again.
+                if let step = event.step {
+                    if event.event == .stepFinished || event.outcome == "continued" {
+                        finishedSteps.insert(step)
+                    } else if applyIntended {
+                        failedAfterApply = (step, event.name ?? "step", event.message ?? "failed")
+                    }
                 }
                 if let step = event.step, let name = event.name {
                     steps.append(StepReport(index: step, step: name, outcome: event.outcome ?? "succeeded", message: event.message))
@@ -98,7 +110,10 @@ extension RunState {
             case .backupWritten:
                 if let file = event.file { backupFile = file }
             case .proposalWritten:
-                if let file = event.file { proposalFile = file }
+                if let file = event.file {
+                    proposalFile = file
+                    approvedBy = nil  // an approval is for the proposal before it
+                }
             case .validated:
                 validationRan = true
                 validationPassed = event.verdict == .pass
@@ -108,6 +123,7 @@ extension RunState {
             case .applied:
                 applied = true
                 appliedAt = event.time
+            case .interrupted where applyIntended: interruptedAfterApply = event.message ?? "interrupted"
             case .rollbackIntent:
                 rollbackStarted = true
                 // A rollback announced after run-finished (`policy-change rollback RUN`) is still to do.

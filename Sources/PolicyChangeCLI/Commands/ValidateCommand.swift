@@ -94,7 +94,7 @@ extension CommandContext {
         do {
             return try RunbookLoader(environment: environment).loadRequirements(path: path)
         } catch {
-            throw Failure(.invalidInput, "\(error)")
+            throw Failure(.invalidInput, "\(error)", located: error.location != nil)
         }
     }
 }
