@@ -27,9 +27,16 @@ system-deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcurl4-openssl-dev libyaml-dev pkg-config; \
 	fi
 
-# Python tools the tests drive: PyYAML + jsonschema (schema conformance).
+# Python tools the tests and the demo drive: moto_server (AWS with request
+# authentication), boto3/botocore (setup, signature checks in the fakes), the
+# aws CLI (restoring a backup the documented way), PyYAML + jsonschema
+# (schema conformance).
 python-deps:
 	@$(PYTHON) -c "import yaml, jsonschema" 2>/dev/null || $(PYTHON) -m pip install -q pyyaml jsonschema
+	@command -v moto_server >/dev/null && $(PYTHON) -c "import moto, boto3, flask" 2>/dev/null \
+	  || $(PYTHON) -m pip install -q "moto[server]"
+	@command -v aws >/dev/null || $(PYTHON) -m pip install -q awscli
+	@command -v pyenv >/dev/null && pyenv rehash || true
 
 deps: system-deps python-deps
 
@@ -43,7 +50,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
-demo: release
+demo: release python-deps
 	@bash scripts/demo.sh $(BIN_RELEASE)
 
 bench: release
