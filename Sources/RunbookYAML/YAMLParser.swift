@@ -151,8 +151,29 @@ struct YAMLParser {
                 let m = Self.mark(p.context_mark)
                 message += " (\(context) that started at \(m))"
             }
+            // `{` and `}` end a value inside `{ … }` and `[ … ]`, so an
+            // unquoted `${VAR}` there is the likeliest cause.
+            let problemLine = Int(p.problem_mark.line)
+            if Self.lineContains(problemLine, "${", in: bytes) || Self.lineContains(Int(p.context_mark.line), "${", in: bytes) {
+                message += "; quote values that contain ${…} inside { } or [ ]"
+            }
             return error(Self.mark(p.problem_mark), message)
         }
+    }
+
+    /// Whether 0-based line `line` of the input contains `needle`.
+    static func lineContains(_ line: Int, _ needle: String, in bytes: UnsafeRawBufferPointer) -> Bool {
+        var current = 0
+        var start = 0
+        for i in 0...bytes.count {
+            guard i == bytes.count || bytes[i] == 0x0A else { continue }
+            if current == line {
+                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self).contains(needle)
+            }
+            current += 1
+            start = i + 1
+        }
+        return false
     }
 
     static func mark(_ m: yaml_mark_t) -> Mark {
