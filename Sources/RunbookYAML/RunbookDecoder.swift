@@ -31,6 +31,10 @@ struct RunbookDecoder {
         try checkVersion(try required("version", in: m))
 
         let name = try runbookName(try required("name", in: m))
+        let description = try m.value("description").map { node throws(RunbookError) in try string(node, for: "description") }
+        let changeTicket = try m.value("change-ticket").map { node throws(RunbookError) in
+            try nonEmptyString(node, for: "change-ticket")
+        }
         let target = try decodeTarget(try required("target", in: m))
         let cloud = target.cloud
         let change = try m.value("change").map { node throws(RunbookError) in try decodeChange(node, cloud: cloud) } ?? []
@@ -51,10 +55,8 @@ struct RunbookDecoder {
         return Runbook(
             version: Runbook.schemaVersion,
             name: name,
-            description: try m.value("description").map { node throws(RunbookError) in try string(node, for: "description") },
-            changeTicket: try m.value("change-ticket").map { node throws(RunbookError) in
-                try nonEmptyString(node, for: "change-ticket")
-            },
+            description: description,
+            changeTicket: changeTicket,
             target: target,
             change: change,
             require: require,
