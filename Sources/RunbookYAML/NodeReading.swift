@@ -113,7 +113,7 @@ extension RunbookDecoder {
     /// A string that must not be empty once substituted (identifiers, paths).
     func nonEmptyString(_ node: YAMLNode, for key: String) throws(RunbookError) -> String {
         let value = try string(node, for: key)
-        guard !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard value.utf8.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else {
             throw error(at: node, "'\(key)' is empty")
         }
         return value

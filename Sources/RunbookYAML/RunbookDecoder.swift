@@ -247,10 +247,13 @@ struct RunbookDecoder {
         return result
     }
 
+    /// `http://` or `https://` (any case) followed by something, no spaces.
     static func isHTTPURL(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        for scheme in ["https://", "http://"] where lower.hasPrefix(scheme) {
-            return lower.count > scheme.count && !text.contains(" ")
+        let bytes = text.utf8
+        guard !bytes.contains(UInt8(ascii: " ")) else { return false }
+        for scheme in ["https://", "http://"] where bytes.count > scheme.utf8.count {
+            let lowercasedPrefix = bytes.prefix(scheme.utf8.count).map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+            if lowercasedPrefix.elementsEqual(scheme.utf8) { return true }
         }
         return false
     }

@@ -245,7 +245,7 @@ extension RunbookDecoder {
         var result: [String: JSONScalar] = [:]
         for pair in pairs {
             let path = pair.keyText
-            guard !path.isEmpty, !path.hasPrefix("."), !path.hasSuffix("."), !path.contains("..") else {
+            guard !path.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
                 throw error(at: pair.key, "invalid JSON path '\(YAMLNode.abbreviated(path))' (use dotted names such as status.phase)")
             }
             result[path] = try jsonScalar(pair.value, for: path)

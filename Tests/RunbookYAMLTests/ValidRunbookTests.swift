@@ -291,3 +291,12 @@ import Testing
         #expect(fromMemory == (try Fixtures.loader.load(path: path)))
     }
 }
+
+extension ValidRunbookTests {
+    @Test func twoHundredSteps() throws {
+        let r = try load("aws-200-steps.yaml")
+        #expect(r.steps.count == 200)
+        #expect(r.steps.filter { $0.action == .apply }.count == 1)
+        #expect(r.steps[199].location?.line == 259)  // the last line
+    }
+}
