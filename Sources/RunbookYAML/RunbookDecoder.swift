@@ -302,9 +302,8 @@ struct RunbookDecoder {
         let keyNode: YAMLNode
         let value: YAMLNode?
         switch item.content {
-        case .scalar(let text, _) where !item.isNull:
+        case .scalar where !item.isNull:
             (keyNode, value) = (item, nil)
-            _ = text
         case .mapping(let pairs) where !pairs.isEmpty:
             (keyNode, value) = (pairs[0].key, pairs[0].value)
             if pairs.count > 1, keywords.contains(pairs[0].keyText) {
