@@ -219,8 +219,9 @@ extension RunbookDecoder {
         if let v = m.value("headers") {
             check.headers = try stringMap(v, for: "headers") { name in
                 // RFC 9110 token characters.
-                let valid = !name.isEmpty && name.unicodeScalars.allSatisfy {
-                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "!#$%&'*+-.^_`|~".unicodeScalars.contains($0))
+                let valid = !name.isEmpty && name.utf8.allSatisfy {
+                    (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || (0x30...0x39).contains($0)
+                        || "!#$%&'*+-.^_`|~".utf8.contains($0)
                 }
                 return valid ? nil : "invalid header name '\(YAMLNode.abbreviated(name))'"
             }

@@ -279,3 +279,17 @@ import Testing
         #expect(error?.description == "deep.yaml:2:16: the document nests deeper than 3 levels")
     }
 }
+
+extension InvalidRunbookTests {
+    @Test func requirementsFileHoldsOnlyRequire() {
+        let path = Fixtures.root + "/requirements/with-runbook-keys.yaml"
+        let error = #expect(throws: RunbookError.self) { try Fixtures.loader.loadRequirements(path: path) }
+        #expect(error?.description == "\(path):2:1: unknown key 'version' (valid keys: require)")
+    }
+
+    @Test func requirementsFileEntryNeedsAPrincipal() {
+        let path = Fixtures.root + "/requirements/missing-principal.yaml"
+        let error = #expect(throws: RunbookError.self) { try Fixtures.loader.loadRequirements(path: path) }
+        #expect(error?.description == "\(path):2:5: missing required key 'principal' in 'require'")
+    }
+}
