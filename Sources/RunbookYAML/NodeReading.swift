@@ -64,7 +64,8 @@ extension RunbookDecoder {
             let place = key.map { " in '\($0)'" } ?? ""
             throw error(
                 at: pair.key,
-                "unknown key '\(YAMLNode.abbreviated(pair.keyText))'\(place) \(Self.hint(for: pair.keyText, among: allowed, listing: "keys"))")
+                "unknown key '\(YAMLNode.abbreviated(pair.keyText))'\(place) \(Self.hint(for: pair.keyText, among: allowed, listing: "keys"))"
+            )
         }
         return CheckedMapping(node: node, pairs: pairs, name: key)
     }

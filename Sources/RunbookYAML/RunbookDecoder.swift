@@ -123,7 +123,8 @@ struct RunbookDecoder {
             guard clouds.contains(pair.keyText) else {
                 throw error(
                     at: pair.key,
-                    "unknown target '\(YAMLNode.abbreviated(pair.keyText))' \(Self.hint(for: pair.keyText, among: clouds, listing: "targets"))")
+                    "unknown target '\(YAMLNode.abbreviated(pair.keyText))' \(Self.hint(for: pair.keyText, among: clouds, listing: "targets"))"
+                )
             }
             if let first = chosen {
                 throw error(
@@ -190,7 +191,8 @@ struct RunbookDecoder {
         guard valid else {
             throw error(
                 at: vaultNode,
-                "'vault' must be the vault's resource id (/subscriptions/SUB/resourceGroups/GROUP/providers/Microsoft.KeyVault/vaults/NAME)")
+                "'vault' must be the vault's resource id (/subscriptions/SUB/resourceGroups/GROUP/providers/Microsoft.KeyVault/vaults/NAME)"
+            )
         }
         let keyNode = try required("key", in: m)
         let key = try nonEmptyString(keyNode, for: "key")
@@ -230,9 +232,11 @@ struct RunbookDecoder {
     private func endpoints(_ node: YAMLNode?) throws(RunbookError) -> [String: String] {
         guard let node else { return [:] }
         let result = try stringMap(node, for: "endpoints") { name in
-            let valid = !name.isEmpty && name.utf8.allSatisfy {
-                (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "-")
-            }
+            let valid =
+                !name.isEmpty
+                && name.utf8.allSatisfy {
+                    (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "-")
+                }
             return valid ? nil : "invalid endpoint name '\(YAMLNode.abbreviated(name))' (use the service's name, e.g. kms)"
         }
         guard case .mapping(let pairs) = node.content else { return result }
@@ -310,7 +314,8 @@ struct RunbookDecoder {
                 let extra = pairs[1].keyText
                 throw error(
                     at: pairs[1].key,
-                    "a \(kind) is a one-key mapping: put '\(YAMLNode.abbreviated(extra))' inside '\(pairs[0].keyText)' (e.g. '- \(pairs[0].keyText): { \(extra): … }')")
+                    "a \(kind) is a one-key mapping: put '\(YAMLNode.abbreviated(extra))' inside '\(pairs[0].keyText)' (e.g. '- \(pairs[0].keyText): { \(extra): … }')"
+                )
             }
         default:
             throw error(at: item, "expected a \(kind) (a one-key mapping), found \(item.foundDescription)")
@@ -319,7 +324,8 @@ struct RunbookDecoder {
         guard keywords.contains(keyword) else {
             throw error(
                 at: keyNode,
-                "unknown \(kind) '\(YAMLNode.abbreviated(keyword))' \(Self.hint(for: keyword, among: keywords, listing: kind.split(separator: " ").last! + "s"))")
+                "unknown \(kind) '\(YAMLNode.abbreviated(keyword))' \(Self.hint(for: keyword, among: keywords, listing: kind.split(separator: " ").last! + "s"))"
+            )
         }
         return (keyword, keyNode, value)
     }

@@ -93,13 +93,15 @@ import Testing
 
     @Test func timestampWithoutZone() {
         expectError(
-            "timestamp-without-zone.yaml:9:10: timestamp '2026-11-28T02:00:00' has no time zone (add Z for UTC or an offset such as +01:00)")
+            "timestamp-without-zone.yaml:9:10: timestamp '2026-11-28T02:00:00' has no time zone (add Z for UTC or an offset such as +01:00)"
+        )
     }
 
     @Test func windowEndBeforeStart() {
         // 04:30+01:00 is 03:30Z, half an hour before the start.
         expectError(
-            "window-end-before-start.yaml:10:10: the window's end (2026-11-28T04:30:00+01:00) is not after its start (2026-11-28T04:00:00Z)")
+            "window-end-before-start.yaml:10:10: the window's end (2026-11-28T04:30:00+01:00) is not after its start (2026-11-28T04:00:00Z)"
+        )
     }
 
     @Test func windowTakesEndOrDurationNotBoth() {

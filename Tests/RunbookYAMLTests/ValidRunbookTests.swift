@@ -52,11 +52,13 @@ import Testing
         #expect(r.require[0].preset == nil)
         #expect(r.require[0].location?.line == 24)
         #expect(r.require[0].location?.column == 5)
-        #expect(r.require[1] .preset == .confluent)
+        #expect(r.require[1].preset == .confluent)
         #expect(r.require[1].actions == [])
         #expect(r.require[1].principal == "arn:aws:iam::444455556666:role/audit")
 
-        #expect(r.window == MaintenanceWindow(start: Date(timeIntervalSince1970: 1_795_831_200), end: Date(timeIntervalSince1970: 1_795_838_400)))
+        #expect(
+            r.window
+                == MaintenanceWindow(start: Date(timeIntervalSince1970: 1_795_831_200), end: Date(timeIntervalSince1970: 1_795_838_400)))
 
         let actions = r.steps.map(\.action)
         try #require(actions.count == 8)
@@ -141,12 +143,14 @@ import Testing
             r.target
                 == .azure(
                     AzureTarget(
-                        vault: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-kafka/providers/Microsoft.KeyVault/vaults/kv-kafka",
+                        vault:
+                            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-kafka/providers/Microsoft.KeyVault/vaults/kv-kafka",
                         key: "cmk1", model: .accessPolicy,
                         endpoints: ["management": "http://127.0.0.1:8443", "login": "http://127.0.0.1:8444"])))
         #expect(
             r.change == [
-                .addAccessPolicy(AccessPolicyEntry(objectID: "11111111-2222-3333-4444-555555555555", keys: ["get", "wrapKey", "unwrapKey"])),
+                .addAccessPolicy(
+                    AccessPolicyEntry(objectID: "11111111-2222-3333-4444-555555555555", keys: ["get", "wrapKey", "unwrapKey"])),
                 .addAccessPolicy(
                     AccessPolicyEntry(
                         objectID: "22222222-3333-4444-5555-666666666666", applicationID: "33333333-4444-5555-6666-777777777777",
@@ -170,7 +174,8 @@ import Testing
         let workspace = AuditLogCheck(workspace: "8b0c2a4e-0000-4000-8000-000000000001")
         #expect(
             r.steps[5].action
-                == .verify(VerifyStep(checks: [.requiredAccess, .auditLog(workspace), .keyEnabled], inconclusiveLimit: 5, interval: .seconds(30))))
+                == .verify(
+                    VerifyStep(checks: [.requiredAccess, .auditLog(workspace), .keyEnabled], inconclusiveLimit: 5, interval: .seconds(30))))
         #expect(
             r.steps[6].action
                 == .monitor(
@@ -199,7 +204,8 @@ import Testing
                 .removeRoleAssignment(principalID: "44444444-5555-6666-7777-888888888888", role: "Key Vault Administrator", scope: .vault),
             ])
         // Bare keywords are the steps with their default settings.
-        #expect(r.steps.map(\.action) == [.backup(BackupStep(directory: "/var/backups/kms"))] + Step.defaultProcedure.dropFirst().map(\.action))
+        #expect(
+            r.steps.map(\.action) == [.backup(BackupStep(directory: "/var/backups/kms"))] + Step.defaultProcedure.dropFirst().map(\.action))
     }
 
     @Test func gcp() throws {

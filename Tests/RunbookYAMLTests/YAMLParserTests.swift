@@ -77,7 +77,11 @@ import Testing
     }
 
     @Test func duplicateKeysInFlowMappings() {
-        #expect(throws: RunbookError(file: "t.yaml", location: SourceLocation(file: "t.yaml", line: 1, column: 12), message: "duplicate key 'a' (first defined at line 1, column 6)")) {
+        #expect(
+            throws: RunbookError(
+                file: "t.yaml", location: SourceLocation(file: "t.yaml", line: 1, column: 12),
+                message: "duplicate key 'a' (first defined at line 1, column 6)")
+        ) {
             try parse("x: { a: 1, a: 2 }\n")
         }
     }
