@@ -295,3 +295,24 @@ extension InvalidRunbookTests {
         #expect(error?.description == "\(path):2:5: missing required key 'principal' in 'require'")
     }
 }
+
+extension InvalidRunbookTests {
+    /// Further mistakes an SRE makes, each with its message.
+    @Test(arguments: [
+        "region-mismatch.yaml:6:13: region 'eu-west-1' does not match the key ARN's region 'us-east-1'",
+        "bad-vault.yaml:5:12: 'vault' must be the vault's resource id (/subscriptions/SUB/resourceGroups/GROUP/providers/Microsoft.KeyVault/vaults/NAME)",
+        "bad-gcp-key.yaml:5:10: 'key' must be the crypto key's resource name (projects/P/locations/L/keyRings/R/cryptoKeys/K)",
+        "bad-endpoint-url.yaml:7:12: invalid endpoint URL for 'kms' (use http://HOST[:PORT] or https://HOST[:PORT])",
+        "access-policy-without-permissions.yaml:8:24: add-access-policy needs at least one of 'keys', 'secrets', 'certificates'",
+        "operation-without-value.yaml:7:5: change operation 'replace-policy' needs a value (e.g. '- replace-policy: …')",
+        "empty-steps.yaml:8:8: 'steps' is empty; list at least one item",
+        "retries-negative.yaml:10:23: 'retries' must be from 0 to 100, found -1",
+        "http-check-without-settings.yaml:11:42: check 'http' needs settings (e.g. '- http: { url: https://…, expect: { status: 200 } }')",
+        "expect-json-not-scalar.yaml:17:25: expected a JSON scalar (string, number, true, false or null) for 'status', found a mapping",
+        "workspace-on-aws.yaml:13:35: 'workspace' names an Azure Log Analytics workspace, for azure targets only (the target is aws)",
+        "unterminated-variable.yaml:3:14: unterminated '${' (close it with '}', or write $${ for a literal ${)",
+    ])
+    func moreMistakes(_ expected: String) {
+        expectError(expected)
+    }
+}
