@@ -64,7 +64,8 @@ extension RunbookDecoder {
             let place = key.map { " in '\($0)'" } ?? ""
             throw error(
                 at: pair.key,
-                "unknown key '\(YAMLNode.abbreviated(pair.keyText))'\(place) \(Self.hint(for: pair.keyText, among: allowed, listing: "keys"))")
+                "unknown key '\(YAMLNode.abbreviated(pair.keyText))'\(place) \(Self.hint(for: pair.keyText, among: allowed, listing: "keys"))"
+            )
         }
         return CheckedMapping(node: node, pairs: pairs, name: key)
     }
@@ -113,7 +114,7 @@ extension RunbookDecoder {
     /// A string that must not be empty once substituted (identifiers, paths).
     func nonEmptyString(_ node: YAMLNode, for key: String) throws(RunbookError) -> String {
         let value = try string(node, for: key)
-        guard !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard value.utf8.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else {
             throw error(at: node, "'\(key)' is empty")
         }
         return value

@@ -31,6 +31,10 @@ struct RunbookDecoder {
         try checkVersion(try required("version", in: m))
 
         let name = try runbookName(try required("name", in: m))
+        let description = try m.value("description").map { node throws(RunbookError) in try string(node, for: "description") }
+        let changeTicket = try m.value("change-ticket").map { node throws(RunbookError) in
+            try nonEmptyString(node, for: "change-ticket")
+        }
         let target = try decodeTarget(try required("target", in: m))
         let cloud = target.cloud
         let change = try m.value("change").map { node throws(RunbookError) in try decodeChange(node, cloud: cloud) } ?? []
@@ -51,10 +55,8 @@ struct RunbookDecoder {
         return Runbook(
             version: Runbook.schemaVersion,
             name: name,
-            description: try m.value("description").map { node throws(RunbookError) in try string(node, for: "description") },
-            changeTicket: try m.value("change-ticket").map { node throws(RunbookError) in
-                try nonEmptyString(node, for: "change-ticket")
-            },
+            description: description,
+            changeTicket: changeTicket,
             target: target,
             change: change,
             require: require,
@@ -121,7 +123,8 @@ struct RunbookDecoder {
             guard clouds.contains(pair.keyText) else {
                 throw error(
                     at: pair.key,
-                    "unknown target '\(YAMLNode.abbreviated(pair.keyText))' \(Self.hint(for: pair.keyText, among: clouds, listing: "targets"))")
+                    "unknown target '\(YAMLNode.abbreviated(pair.keyText))' \(Self.hint(for: pair.keyText, among: clouds, listing: "targets"))"
+                )
             }
             if let first = chosen {
                 throw error(
@@ -188,7 +191,8 @@ struct RunbookDecoder {
         guard valid else {
             throw error(
                 at: vaultNode,
-                "'vault' must be the vault's resource id (/subscriptions/SUB/resourceGroups/GROUP/providers/Microsoft.KeyVault/vaults/NAME)")
+                "'vault' must be the vault's resource id (/subscriptions/SUB/resourceGroups/GROUP/providers/Microsoft.KeyVault/vaults/NAME)"
+            )
         }
         let keyNode = try required("key", in: m)
         let key = try nonEmptyString(keyNode, for: "key")
@@ -228,9 +232,11 @@ struct RunbookDecoder {
     private func endpoints(_ node: YAMLNode?) throws(RunbookError) -> [String: String] {
         guard let node else { return [:] }
         let result = try stringMap(node, for: "endpoints") { name in
-            let valid = !name.isEmpty && name.utf8.allSatisfy {
-                (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "-")
-            }
+            let valid =
+                !name.isEmpty
+                && name.utf8.allSatisfy {
+                    (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "-")
+                }
             return valid ? nil : "invalid endpoint name '\(YAMLNode.abbreviated(name))' (use the service's name, e.g. kms)"
         }
         guard case .mapping(let pairs) = node.content else { return result }
@@ -245,10 +251,13 @@ struct RunbookDecoder {
         return result
     }
 
+    /// `http://` or `https://` (any case) followed by something, no spaces.
     static func isHTTPURL(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        for scheme in ["https://", "http://"] where lower.hasPrefix(scheme) {
-            return lower.count > scheme.count && !text.contains(" ")
+        let bytes = text.utf8
+        guard !bytes.contains(UInt8(ascii: " ")) else { return false }
+        for scheme in ["https://", "http://"] where bytes.count > scheme.utf8.count {
+            let lowercasedPrefix = bytes.prefix(scheme.utf8.count).map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+            if lowercasedPrefix.elementsEqual(scheme.utf8) { return true }
         }
         return false
     }
@@ -297,16 +306,16 @@ struct RunbookDecoder {
         let keyNode: YAMLNode
         let value: YAMLNode?
         switch item.content {
-        case .scalar(let text, _) where !item.isNull:
+        case .scalar where !item.isNull:
             (keyNode, value) = (item, nil)
-            _ = text
         case .mapping(let pairs) where !pairs.isEmpty:
             (keyNode, value) = (pairs[0].key, pairs[0].value)
             if pairs.count > 1, keywords.contains(pairs[0].keyText) {
                 let extra = pairs[1].keyText
                 throw error(
                     at: pairs[1].key,
-                    "a \(kind) is a one-key mapping: put '\(YAMLNode.abbreviated(extra))' inside '\(pairs[0].keyText)' (e.g. '- \(pairs[0].keyText): { \(extra): … }')")
+                    "a \(kind) is a one-key mapping: put '\(YAMLNode.abbreviated(extra))' inside '\(pairs[0].keyText)' (e.g. '- \(pairs[0].keyText): { \(extra): … }')"
+                )
             }
         default:
             throw error(at: item, "expected a \(kind) (a one-key mapping), found \(item.foundDescription)")
@@ -315,7 +324,8 @@ struct RunbookDecoder {
         guard keywords.contains(keyword) else {
             throw error(
                 at: keyNode,
-                "unknown \(kind) '\(YAMLNode.abbreviated(keyword))' \(Self.hint(for: keyword, among: keywords, listing: kind.split(separator: " ").last! + "s"))")
+                "unknown \(kind) '\(YAMLNode.abbreviated(keyword))' \(Self.hint(for: keyword, among: keywords, listing: kind.split(separator: " ").last! + "s"))"
+            )
         }
         return (keyword, keyNode, value)
     }

@@ -99,7 +99,8 @@ extension RunbookDecoder {
             if step.interval > step.duration, let node = m?.value("interval") ?? m?.value("duration") {
                 throw error(
                     at: node,
-                    "the monitor interval (\(DurationText.format(step.interval))) is longer than its duration (\(DurationText.format(step.duration)))")
+                    "the monitor interval (\(DurationText.format(step.interval))) is longer than its duration (\(DurationText.format(step.duration)))"
+                )
             }
             return .monitor(step)
         default:  // command
@@ -134,7 +135,9 @@ extension RunbookDecoder {
                 if let first = firstApply, let at = first.location {
                     throw RunbookError(
                         file: file, location: step.location,
-                        message: "more than one apply step (the first is at line \(at.line), column \(at.column)); a runbook applies its change once")
+                        message:
+                            "more than one apply step (the first is at line \(at.line), column \(at.column)); a runbook applies its change once"
+                    )
                 }
                 guard sawBackup else {
                     throw RunbookError(
@@ -165,7 +168,8 @@ extension RunbookDecoder {
                 var check = AuditLogCheck()
                 if let m, let v = m.value("workspace") {
                     guard cloud == .azure else {
-                        throw error(at: v, "'workspace' names an Azure Log Analytics workspace, for azure targets only (the target is \(cloud))")
+                        throw error(
+                            at: v, "'workspace' names an Azure Log Analytics workspace, for azure targets only (the target is \(cloud))")
                     }
                     check.workspace = try nonEmptyString(v, for: "workspace")
                 }
@@ -212,16 +216,20 @@ extension RunbookDecoder {
             guard Self.httpMethods.contains(method) else {
                 throw error(
                     at: v,
-                    "unknown value '\(YAMLNode.abbreviated(method))' for 'method' \(Self.hint(for: method, among: Self.httpMethods, listing: "values"))")
+                    "unknown value '\(YAMLNode.abbreviated(method))' for 'method' \(Self.hint(for: method, among: Self.httpMethods, listing: "values"))"
+                )
             }
             check.method = method
         }
         if let v = m.value("headers") {
             check.headers = try stringMap(v, for: "headers") { name in
                 // RFC 9110 token characters.
-                let valid = !name.isEmpty && name.unicodeScalars.allSatisfy {
-                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "!#$%&'*+-.^_`|~".unicodeScalars.contains($0))
-                }
+                let valid =
+                    !name.isEmpty
+                    && name.utf8.allSatisfy {
+                        (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || (0x30...0x39).contains($0)
+                            || "!#$%&'*+-.^_`|~".utf8.contains($0)
+                    }
                 return valid ? nil : "invalid header name '\(YAMLNode.abbreviated(name))'"
             }
         }
@@ -245,7 +253,7 @@ extension RunbookDecoder {
         var result: [String: JSONScalar] = [:]
         for pair in pairs {
             let path = pair.keyText
-            guard !path.isEmpty, !path.hasPrefix("."), !path.hasSuffix("."), !path.contains("..") else {
+            guard !path.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
                 throw error(at: pair.key, "invalid JSON path '\(YAMLNode.abbreviated(path))' (use dotted names such as status.phase)")
             }
             result[path] = try jsonScalar(pair.value, for: path)

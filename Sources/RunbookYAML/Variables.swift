@@ -7,6 +7,12 @@
 /// never expand into something else. `$${` writes a literal `${`; a `$` not
 /// followed by `{` is just a dollar sign (`./notify.sh "$HOME"` passes through
 /// for the shell).
+///
+/// Substituted values become part of the runbook, and a `command` step's
+/// `run` text may be journaled: pass a secret to a command through its
+/// `environment:` (`TOKEN: ${TOKEN}`, referenced as `$TOKEN` in `run`),
+/// whose values are never journaled. Keys of mappings are names and are
+/// never substituted; neither are booleans and integers.
 struct VariableResolver: Sendable {
     var variables: [String: String]
     var environment: [String: String]

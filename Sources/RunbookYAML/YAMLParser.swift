@@ -151,8 +151,29 @@ struct YAMLParser {
                 let m = Self.mark(p.context_mark)
                 message += " (\(context) that started at \(m))"
             }
+            // `{` and `}` end a value inside `{ … }` and `[ … ]`, so an
+            // unquoted `${VAR}` there is the likeliest cause.
+            let problemLine = Int(p.problem_mark.line)
+            if Self.lineContains(problemLine, "${", in: bytes) || Self.lineContains(Int(p.context_mark.line), "${", in: bytes) {
+                message += "; quote values that contain ${…} inside { } or [ ]"
+            }
             return error(Self.mark(p.problem_mark), message)
         }
+    }
+
+    /// Whether 0-based line `line` of the input contains `needle`.
+    static func lineContains(_ line: Int, _ needle: String, in bytes: UnsafeRawBufferPointer) -> Bool {
+        var current = 0
+        var start = 0
+        for i in 0...bytes.count {
+            guard i == bytes.count || bytes[i] == 0x0A else { continue }
+            if current == line {
+                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self).contains(needle)
+            }
+            current += 1
+            start = i + 1
+        }
+        return false
     }
 
     static func mark(_ m: yaml_mark_t) -> Mark {
@@ -183,10 +204,29 @@ struct YAMLParser {
             var items: [YAMLNode] = []
             var pairs: [YAMLPair] = []
             var pendingKey: YAMLNode?
-            /// First mark of each key, for duplicate-key messages.
-            var keys: [String: Mark] = [:]
+            /// Index into `pairs` by key text, built only once a mapping is
+            /// large: most runbook mappings have a handful of keys, where a
+            /// linear scan is cheaper than hashing.
+            var index: [String: Int]?
             var size = 1
             var height = 1
+
+            static let indexThreshold = 16
+
+            /// Where `text` was first used as a key in this mapping, if it was.
+            func firstKey(_ text: String) -> Mark? {
+                if let index { return index[text].map { pairs[$0].key.mark } }
+                return pairs.first { $0.keyText == text }?.key.mark
+            }
+
+            mutating func indexLastPair() {
+                if index == nil {
+                    guard pairs.count >= Self.indexThreshold else { return }
+                    index = Dictionary(pairs.indices.map { (pairs[$0].keyText, $0) }, uniquingKeysWith: { first, _ in first })
+                } else {
+                    index![pairs[pairs.count - 1].keyText] = pairs.count - 1
+                }
+            }
         }
 
         var limits: RunbookLimits { parser.limits }
@@ -299,15 +339,15 @@ struct YAMLParser {
                 if text == "<<", style == .plain {
                     throw parser.error(node.mark, "merge keys ('<<') are not supported; write the keys out")
                 }
-                if let first = stack[top].keys[text] {
+                if let first = stack[top].firstKey(text) {
                     throw parser.error(node.mark, "duplicate key '\(YAMLNode.abbreviated(text))' (first defined at \(first))")
                 }
-                stack[top].keys[text] = node.mark
                 stack[top].pendingKey = node
                 return
             }
             stack[top].pairs.append(YAMLPair(key: key, value: node))
             stack[top].pendingKey = nil
+            stack[top].indexLastPair()
         }
     }
 }
