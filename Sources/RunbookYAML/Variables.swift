@@ -6,7 +6,8 @@
 /// a value that itself contains `${…}` is taken literally, so a secret can
 /// never expand into something else. `$${` writes a literal `${`; a `$` not
 /// followed by `{` is just a dollar sign (`./notify.sh "$HOME"` passes through
-/// for the shell).
+/// for the shell). `${NAME:-default}` uses `default` when NAME is unset or
+/// empty, as a POSIX shell does (the default is taken literally).
 ///
 /// Substituted values become part of the runbook, and a `command` step's
 /// `run` text may be journaled: pass a secret to a command through its
@@ -62,11 +63,21 @@ struct VariableResolver: Sendable {
                 continue
             }
             guard let end = bytes[(i + 2)...].firstIndex(of: close) else { return .failure(.unterminated) }
-            let name = bytes[(i + 2)..<end]
+            var name = bytes[(i + 2)..<end]
+            var fallback: ArraySlice<UInt8>?
+            if let colon = name.firstIndex(of: UInt8(ascii: ":")), colon + 1 < end, bytes[colon + 1] == UInt8(ascii: "-") {
+                fallback = bytes[(colon + 2)..<end]
+                name = bytes[(i + 2)..<colon]
+            }
             let nameText = String(decoding: name, as: UTF8.self)
             guard Self.isValidName(name) else { return .failure(.invalidName(nameText)) }
-            guard let value = value(of: nameText) else { return .failure(.undefined(nameText)) }
-            out.append(contentsOf: value.utf8)
+            if let value = value(of: nameText), !(fallback != nil && value.isEmpty) {
+                out.append(contentsOf: value.utf8)
+            } else if let fallback {
+                out.append(contentsOf: fallback)
+            } else {
+                return .failure(.undefined(nameText))
+            }
             i = end + 1
         }
         return .success(String(decoding: out, as: UTF8.self))
@@ -75,7 +86,7 @@ struct VariableResolver: Sendable {
     static func message(for failure: Failure) -> String {
         switch failure {
         case .undefined(let name):
-            "undefined variable '\(name)' (pass --set \(name)=… or set it in the environment)"
+            "undefined variable '\(name)' (pass --set \(name)=…, set it in the environment, or give a default: ${\(name):-…})"
         case .invalidName(let name):
             "invalid variable name '${\(YAMLNode.abbreviated(name))}' (names are letters, digits and _, not starting with a digit; write $${ for a literal ${)"
         case .unterminated:

@@ -151,7 +151,7 @@ import Testing
 
     @Test func undefinedVariable() {
         expectError(
-            "undefined-variable.yaml:14:18: undefined variable 'CLUSTER_ID' (pass --set CLUSTER_ID=… or set it in the environment)")
+            "undefined-variable.yaml:14:18: undefined variable 'CLUSTER_ID' (pass --set CLUSTER_ID=…, set it in the environment, or give a default: ${CLUSTER_ID:-…})")
     }
 
     @Test func invalidVariableName() {

@@ -106,6 +106,36 @@ import Testing
         }
     }
 
+    /// The runbooks the project ships (`examples/`, `runbooks/`) pass both too,
+    /// with a plausible value for each variable that has no default.
+    @Test func shippedRunbooksPassTheLoaderAndTheSchema() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        var files: [String] = []
+        for folder in ["examples", "runbooks"] {
+            let path = "\(repository)/\(folder)"
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            files += names.filter { $0.hasSuffix(".yaml") }.sorted().map { "\(path)/\($0)" }
+        }
+        #expect(files.contains { $0.hasSuffix("examples/aws-update.yaml") }, "no shipped runbooks found under \(repository)")
+        let verdicts = try schemaVerdicts(files)
+        let samples = [
+            "KEY_ARN": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "SERVICE_ROLE_ARN": "arn:aws:iam::152535741197:role/cc-kafka-d45e6381-b878-11ed-bdff-028e28f108bd",
+            "STATEMENTS_FILE": "\(repository)/examples/snippets/confluent-statements.json",
+        ]
+        for file in files {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            var variables: [String: String] = [:]
+            // Every ${NAME} without a default gets a sample value (or a harmless word).
+            for match in text.matches(of: /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/) {
+                variables[String(match.1)] = samples[String(match.1)] ?? "sample"
+            }
+            #expect(throws: Never.self, "\(file)") { try RunbookLoader(variables: variables).load(path: file) }
+            #expect(verdicts[file]?.valid == true, "schema rejects \(file): \(verdicts[file]?.error ?? "no answer")")
+        }
+    }
+
     /// Malformed runbooks the schema can describe, each with where the
     /// schema's best error must point (a JSON path; "" is the top).
     static let rejectedByBoth: [(file: String, schemaPath: String)] = [

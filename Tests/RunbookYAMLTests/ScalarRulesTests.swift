@@ -38,7 +38,8 @@ import Testing
 }
 
 @Suite struct VariableTests {
-    let resolver = VariableResolver(variables: ["A": "from-set", "SECRET": "${B}"], environment: ["A": "from-env", "B": "b"])
+    let resolver = VariableResolver(
+        variables: ["A": "from-set", "SECRET": "${B}", "EMPTY": ""], environment: ["A": "from-env", "B": "b"])
 
     @Test(arguments: [
         ("no variables", "no variables"),
@@ -50,6 +51,11 @@ import Testing
         ("${SECRET}", "${B}"),  // one pass: values are never expanded again
         ("trailing $", "trailing $"),
         ("${A}${B}", "from-setb"),
+        ("${A:-30s}", "from-set"),  // a set variable wins over its default
+        ("${UNSET:-30s}", "30s"),  // POSIX ${NAME:-default}
+        ("${EMPTY:-1m}", "1m"),  // an empty value takes the default too
+        ("${UNSET:-}", ""),
+        ("${UNSET:-a:b-c}", "a:b-c"),  // the default is literal text
     ])
     func substitutes(_ text: String, _ expected: String) {
         #expect(resolver.substitute(text) == .success(expected))
@@ -61,12 +67,13 @@ import Testing
         #expect(resolver.substitute("${}") == .failure(.invalidName("")))
         #expect(resolver.substitute("${A-B}") == .failure(.invalidName("A-B")))
         #expect(resolver.substitute("${A") == .failure(.unterminated))
+        #expect(resolver.substitute("${1X:-d}") == .failure(.invalidName("1X")))
     }
 
     @Test func messages() {
         #expect(
             VariableResolver.message(for: .undefined("CLUSTER"))
-                == "undefined variable 'CLUSTER' (pass --set CLUSTER=… or set it in the environment)")
+                == "undefined variable 'CLUSTER' (pass --set CLUSTER=…, set it in the environment, or give a default: ${CLUSTER:-…})")
         #expect(VariableResolver.message(for: .unterminated) == "unterminated '${' (close it with '}', or write $${ for a literal ${)")
     }
 }

@@ -105,7 +105,7 @@ struct SchemaCommand: AsyncParsableCommand {
         abstract: "Print the JSON Schema of the runbook format (v1), for editors and CI.")
 
     func run() async throws {
-        Terminal.standardOutput.write(RunbookSchemaPENDING)
+        Terminal.standardOutput.write(RunbookSchema.json)
     }
 }
 
