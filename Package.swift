@@ -92,7 +92,7 @@ let package = Package(
             dependencies: ["AWS", "HTTP", "SigV4", "PolicyChange"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI"]),
+        .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI", "PolicyChange", "RunbookYAML"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["policy-change-testbed", "PolicyChange", "RunStore"],
