@@ -40,3 +40,14 @@ hyperfine --warmup 3 --runs 30 --export-markdown "$work/bench.md" \
   -n "load+check 200-step runbook" "$bin validate $work/runbook-200.yaml --current examples/policies/current-key-policy.json" \
   -n "plan example (offline)" "$bin plan examples/aws-update.yaml --current examples/policies/current-key-policy.json --set KEY_ARN=$key"
 cat "$work/bench.md"
+
+# 4. plan against AWS (moto_server on loopback, authentication on) beside the
+#    aws CLI reading the same key's policy: the same network round trips, so
+#    the difference is start-up and work per request.
+source scripts/aws/local-aws.sh
+trap 'local_aws_stop; rm -rf "$work"' EXIT
+local_aws_start "$work"
+hyperfine --warmup 2 --runs 15 --export-markdown "$work/bench-aws.md" \
+  -n "policy-change plan examples/aws-update.yaml (moto)" "$bin plan examples/aws-update.yaml --set KEY_ARN=$KEY_ARN" \
+  -n "aws kms get-key-policy (moto)" "aws kms get-key-policy --key-id $KEY_ARN --policy-name default --output text"
+cat "$work/bench-aws.md"

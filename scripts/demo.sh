@@ -11,41 +11,14 @@ set -euo pipefail
 bin=$(realpath "${1:-.build/release/policy-change}")
 cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/policy-change-demo.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
+source scripts/aws/local-aws.sh
+trap local_aws_stop EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-command -v moto_server >/dev/null || { echo "moto_server is missing: run 'make deps' (pip install \"moto[server]\")" >&2; exit 1; }
-
-port=$(free_port)
-echo "== starting moto_server on 127.0.0.1:$port (authentication on after setup)"
-INITIAL_NO_AUTH_ACTION_COUNT=4 moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/" && break
-  sleep 0.1
-done
-
-python3 scripts/aws/moto_setup.py "http://127.0.0.1:$port" --policy examples/policies/current-key-policy.json >"$work/setup.json"
-field() { python3 -c "import json,sys; print(json.load(open('$work/setup.json'))['$1'])"; }
-key_arn=$(field key_arn)
-echo "   IAM user $(field user_arn), key $key_arn"
-
-python3 scripts/aws/aws_fakes.py --port-file "$work/fake.port" --access-key-id "$(field access_key_id)" \
-  --secret-access-key "$(field secret_access_key)" --events "$work/events.json" >"$work/fake.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s "$work/fake.port" ] && break; sleep 0.1; done
-fake=$(cat "$work/fake.port")
-
-export AWS_ACCESS_KEY_ID=$(field access_key_id) AWS_SECRET_ACCESS_KEY=$(field secret_access_key)
-export AWS_ENDPOINT_URL=http://127.0.0.1:$port
-export AWS_ENDPOINT_URL_CLOUDTRAIL=http://127.0.0.1:$fake AWS_ENDPOINT_URL_ACCESSANALYZER=http://127.0.0.1:$fake
-export AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1
-
+echo "== starting moto_server on loopback (authentication on after setup) and the CloudTrail/Access Analyzer fake"
+local_aws_start "$work"
+echo "   IAM user $USER_ARN, key $KEY_ARN"
+key_arn=$KEY_ARN
+port=$MOTO_PORT
 echo
 echo "== policy-change plan examples/aws-update.yaml"
 "$bin" plan examples/aws-update.yaml --set KEY_ARN="$key_arn" --set MONITOR=10s --set INTERVAL=2s --set SETTLE=2s
