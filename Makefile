@@ -27,9 +27,14 @@ system-deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcurl4-openssl-dev libyaml-dev pkg-config; \
 	fi
 
-# Python tools the tests drive: PyYAML + jsonschema (schema conformance).
+# Python tools the tests drive: PyYAML + jsonschema (schema conformance);
+# moto[server] + boto3 + the AWS CLI for Tests/AWSEndToEndTests (moto_server,
+# scripts/aws/*.py, and `aws kms put-key-policy` restoring a backup).
 python-deps:
 	@$(PYTHON) -c "import yaml, jsonschema" 2>/dev/null || $(PYTHON) -m pip install -q pyyaml jsonschema
+	@$(PYTHON) -c "import moto, boto3, botocore, flask, werkzeug" 2>/dev/null && command -v moto_server >/dev/null \
+	  || $(PYTHON) -m pip install -q "moto[server]" boto3
+	@command -v aws >/dev/null || $(PYTHON) -m pip install -q awscli
 
 deps: system-deps python-deps
 
