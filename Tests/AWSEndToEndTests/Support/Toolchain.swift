@@ -34,7 +34,9 @@ struct Toolchain: Sendable {
     static func awsCLI() throws -> String {
         let toolchain = try get()
         guard let aws = toolchain.aws else {
-            throw Missing(description: "the AWS CLI ('aws') is not installed: \(installHint) (it also installs awscli)")
+            throw Missing(
+                description: "the AWS CLI ('aws') is not installed next to \(toolchain.python) or on PATH: "
+                    + "run make test (it installs moto[server] and awscli)")
         }
         return aws
     }
