@@ -25,9 +25,13 @@ struct AWSFaultTests {
         Faults(
             kms: ["DescribeKey=429:2", "GetKeyPolicy=500:1", "PutKeyPolicy=applied-503:1", "GetCallerIdentity=503:1"],
             cloudTrail: ["LookupEvents=throttle:2"]),
+        // Connections reset before an answer (RST, no HTTP response at all).
+        Faults(
+            kms: ["DescribeKey=reset:1", "GetKeyPolicy=reset:1", "PutKeyPolicy=reset:1"],
+            cloudTrail: ["LookupEvents=reset:1"]),
     ]
 
-    @Test("Throttling and 5xx are retried: the run completes with exit 0", arguments: faults)
+    @Test("Throttling, 5xx and resets are retried: the run completes with exit 0", arguments: faults)
     func retriesThroughFaults(_ faults: Faults) async throws {
         try await Scenario.with(try await world()) { s in
             let kms = try await s.proxyKMS(faults: faults.kms)
