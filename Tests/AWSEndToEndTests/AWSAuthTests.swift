@@ -19,6 +19,7 @@ struct AWSAuthTests {
             #expect(result.output.contains("SignatureDoesNotMatch") || result.output.contains("InvalidSignatureException"), "\(result)")
             #expect(result.output.contains("secret access key"), "the message should point at the secret: \(result)")
             #expect(!result.output.contains("internal error"), "\(result)")
+            s.expectNoBackup()
             s.expectSecretAbsent([wrong])
         }
     }
@@ -54,6 +55,7 @@ struct AWSAuthTests {
             }
             #expect(result.lines.filter { $0.contains("no AWS credentials") }.count == 1, "one line, not repeated: \(result)")
             #expect(!result.output.contains("internal error"), "\(result)")
+            s.expectNoBackup()
         }
     }
 }

@@ -74,6 +74,7 @@ struct AWSRunTests {
             #expect(!missing.isEmpty, "\(findings)")
             #expect(missing.contains { ($0["message"] as? String ?? "").contains("kms:GenerateDataKey") }, "\(missing)")
             #expect(proxy.count("PutKeyPolicy") == 0)
+            try s.expectBackup(try s.lastRun().events)
         }
     }
 
@@ -172,6 +173,9 @@ struct AWSRunTests {
             #expect(finding["code"] as? String == "ALLOW_WITH_NOT_PRINCIPAL")
             #expect(finding["severity"] as? String == "security-warning")
             #expect(finding["path"] as? String == "Statement[1].Principal", "Access Analyzer's location as a JSON path: \(finding)")
+            let (_, events) = try s.lastRun()
+            try s.expectBackup(events)
+            #expect(events.contains { $0.event == .validated && $0.verdict == .fail })
         }
     }
 }

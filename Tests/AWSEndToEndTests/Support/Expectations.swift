@@ -52,6 +52,18 @@ extension Scenario {
     }
 }
 
+extension Scenario {
+    /// A run stopped before its backup step: the journal has no backup-written
+    /// and no backup file exists.
+    func expectNoBackup(sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        let events = runIDs().last.flatMap { try? journal($0) } ?? []
+        #expect(!events.isEmpty, "the run should have a journal", sourceLocation: sourceLocation)
+        #expect(!events.contains { $0.event == .backupWritten }, sourceLocation: sourceLocation)
+        let backups = (try? FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("backups").path)) ?? []
+        #expect(backups.isEmpty, "no backup file: \(backups)", sourceLocation: sourceLocation)
+    }
+}
+
 extension ChildResult {
     /// The lines of stdout and stderr, for "one line says …" checks.
     var lines: [String] { output.split(separator: "\n").map(String.init) }
