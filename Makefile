@@ -33,8 +33,8 @@ system-deps:
 # (schema conformance).
 python-deps:
 	@$(PYTHON) -c "import yaml, jsonschema" 2>/dev/null || $(PYTHON) -m pip install -q pyyaml jsonschema
-	@command -v moto_server >/dev/null && $(PYTHON) -c "import moto, boto3, flask" 2>/dev/null \
-	  || $(PYTHON) -m pip install -q "moto[server]"
+	@$(PYTHON) -c "import moto, boto3, botocore, flask, werkzeug" 2>/dev/null && command -v moto_server >/dev/null \
+	  || $(PYTHON) -m pip install -q "moto[server]" boto3
 	@command -v aws >/dev/null || $(PYTHON) -m pip install -q awscli
 	@command -v pyenv >/dev/null && pyenv rehash || true
 

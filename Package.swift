@@ -98,5 +98,13 @@ let package = Package(
             dependencies: ["policy-change-testbed", "PolicyChange", "RunStore"],
             resources: [.copy("Fixtures")]
         ),
+        // The real `policy-change` binary against moto_server and the loopback
+        // fakes and fault proxy of scripts/aws (DESIGN.md §9). Depending on the
+        // executable makes `swift build --build-tests` build it.
+        .testTarget(
+            name: "AWSEndToEndTests",
+            dependencies: ["policy-change", "PolicyChange", "RunStore"],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )

@@ -4,17 +4,36 @@ a KMS key, using exactly the unauthenticated actions moto allows
 (INITIAL_NO_AUTH_ACTION_COUNT=4); every later request must be signed by a
 principal with IAM permission, as on real AWS.
 
-Usage: moto_setup.py ENDPOINT [--policy FILE] [--deny-put] > setup.json
+Usage: moto_setup.py ENDPOINT [--policy FILE] [--deny-put] [--user NAME] [--wait SECONDS] > setup.json
 Prints {"access_key_id", "secret_access_key", "key_arn", "key_id", "user_arn"}.
+--wait: first wait up to SECONDS for the server to answer GET /moto-api/ (which
+is not an AWS action, so it does not use up one of the four).
 """
 import argparse
 import json
 import sys
+import time
+import urllib.error
+import urllib.request
 
 import boto3
 
 # The four actions: CreateUser, CreateAccessKey, PutUserPolicy, CreateKey.
 NO_AUTH_ACTIONS = 4
+
+
+def wait_until_answering(endpoint, seconds):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(endpoint.rstrip("/") + "/moto-api/", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            sys.exit("moto_setup.py: %s did not answer within %s s" % (endpoint, seconds))
+        time.sleep(0.1)
 
 
 def main():
@@ -23,7 +42,10 @@ def main():
     parser.add_argument("--policy", help="initial key policy file (default: KMS's default policy)")
     parser.add_argument("--deny-put", action="store_true", help="the user may not call kms:PutKeyPolicy")
     parser.add_argument("--user", default="sre")
+    parser.add_argument("--wait", type=float, default=0, metavar="SECONDS")
     args = parser.parse_args()
+    if args.wait:
+        wait_until_answering(args.endpoint, args.wait)
 
     common = dict(endpoint_url=args.endpoint, region_name="us-east-1",
                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")

@@ -72,7 +72,9 @@ public struct AccessAnalyzerClient: RemotePolicyValidator {
             elements.reduce(into: "") { path, element in
                 if let index = element.index {
                     path += "[\(index)]"
-                } else if let key = element.key {
+                } else if let key = element.key ?? element.value {
+                    // Access Analyzer names members with `value` as often as `key`
+                    // (shared/fixtures/aws/accessanalyzer/ValidatePolicy.awscli-example.response.json).
                     path += path.isEmpty ? key : ".\(key)"
                 }
             }

@@ -114,7 +114,13 @@ struct RecordedRun {
         if let data = FileManager.default.contents(atPath: path) {
             let digest = DurableFile.sha256(data)
             if digest == start.runbookSHA256 {
-                return try context.loadRunbook(path, variables: variables)
+                if strict { return try context.loadRunbook(path, variables: variables) }
+                // Rollback takes no --set: a runbook whose ${VARIABLES} are not in the
+                // environment still rolls back, and always the key the journal recorded.
+                if var book = try? context.loadRunbook(path, variables: variables) {
+                    book.target = start.target
+                    return book
+                }
             }
             if strict {
                 throw Failure(.invalidInput, "the runbook \(path) changed since run \(runID) started; resume needs the same runbook (or use 'rollback \(runID)')")

@@ -1,0 +1,382 @@
+import Foundation
+import PolicyChange
+import RunStore
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One moto_server per suite, prepared by moto_setup.py, started by the
+/// suite's first test and killed when the test process exits. Scenarios of
+/// the suite share it: each creates a key of its own (the IAM user has kms:*),
+/// so they cannot see each other's changes.
+final class AWSWorld: Sendable {
+    let name: String
+    let folder: URL
+    let moto: Moto
+
+    var endpoint: String { moto.endpoint }
+    var accessKeyID: String { moto.setup.access_key_id }
+    var secretAccessKey: String { moto.setup.secret_access_key }
+    /// `arn:aws:iam::123456789012:user/sre`
+    var userARN: String { moto.setup.user_arn }
+
+    private init(name: String, folder: URL, moto: Moto) {
+        self.name = name
+        self.folder = folder
+        self.moto = moto
+    }
+
+    /// The suite's world; every test of the suite gets the same one.
+    static func shared(_ name: String, denyPut: Bool = false) async throws -> AWSWorld {
+        try await Registry.shared.world(name, denyPut: denyPut)
+    }
+
+    private actor Registry {
+        static let shared = Registry()
+        private var worlds: [String: Task<AWSWorld, any Error>] = [:]
+
+        func world(_ name: String, denyPut: Bool) async throws -> AWSWorld {
+            if let started = worlds[name] { return try await started.value }
+            let task = Task { try await AWSWorld.start(name: name, denyPut: denyPut) }
+            worlds[name] = task
+            return try await task.value
+        }
+    }
+
+    private static func start(name: String, denyPut: Bool) async throws -> AWSWorld {
+        _ = try Toolchain.get()
+        let folder = try TemporaryFolders.make("pc-aws-world-\(name)")
+        let moto = try await Moto.start(in: folder, denyPut: denyPut)
+        KnownSecrets.add(moto.setup.secret_access_key)
+        return AWSWorld(name: name, folder: folder, moto: moto)
+    }
+
+    /// boto3's environment for kms_admin.py: the world's user, straight to moto.
+    func adminEnvironment(_ extra: [String: String] = [:]) throws -> [String: String] {
+        try toolEnvironment(["AWS_ACCESS_KEY_ID": accessKeyID, "AWS_SECRET_ACCESS_KEY": secretAccessKey].merging(extra) { $1 })
+    }
+}
+
+/// Temporary folders removed when the test process exits (servers may still
+/// be writing logs into them until then).
+enum TemporaryFolders {
+    private static let folders = Mutex([URL]())
+    private static let registered: Void = {
+        atexit {
+            for folder in TemporaryFolders.folders.withLock({ $0 }) { try? FileManager.default.removeItem(at: folder) }
+        }
+    }()
+
+    static func make(_ prefix: String) throws -> URL {
+        _ = registered
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folders.withLock { $0.append(folder) }
+        return folder
+    }
+}
+
+/// One test's world: a fresh KMS key in the suite's moto, its own CloudTrail /
+/// Access Analyzer fake, optional fault proxies, and a temporary folder:
+/// - `work/`: the runbooks (Fixtures/ and the repository's examples/)
+/// - `state/`: the state directory (`--state-dir`)
+/// - `home/`: HOME for the product: empty, so no ~/.aws of the developer leaks in
+/// - `servers/`: the fakes' and proxies' files and logs
+final class Scenario: @unchecked Sendable {
+    let world: AWSWorld
+    let root: URL
+    let work: URL
+    let state: URL
+    let home: URL
+    let servers: URL
+    let keyARN: String
+    /// The key's policy as GetKeyPolicy returned it before the test did anything.
+    let original: Data
+    let fakes: Fakes
+    private let lock = NSLock()
+    private var proxies: [FaultProxy] = []
+    private var outputs: [(String, ChildResult)] = []
+    private var children: [Child] = []
+    /// Where the product sends KMS and STS calls: moto, or a proxy in front of it.
+    private(set) var kmsEndpoint: String
+    /// Where the product sends CloudTrail calls: the fake, or a proxy in front of it.
+    private(set) var cloudTrailEndpoint: String
+
+    /// Runs `body` with a new scenario, holding a slot; tears the scenario down
+    /// (servers killed, folder removed) however `body` ends.
+    static func with<T>(_ world: AWSWorld, keyPolicy: String = "policies/current-key-policy.json", _ body: (Scenario) async throws -> T)
+        async throws -> T
+    {
+        try await Slots.with {
+            let scenario = try await Scenario(world: world, keyPolicy: keyPolicy)
+            do {
+                let value = try await body(scenario)
+                scenario.expectSecretAbsent()
+                scenario.tearDown()
+                return value
+            } catch {
+                scenario.tearDown()
+                throw error
+            }
+        }
+    }
+
+    private init(world: AWSWorld, keyPolicy: String) async throws {
+        self.world = world
+        root = try TemporaryFolders.make("pc-aws-e2e")
+        work = root.appendingPathComponent("work")
+        state = root.appendingPathComponent("state")
+        home = root.appendingPathComponent("home")
+        servers = root.appendingPathComponent("servers")
+        for folder in [state, home, servers] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        // The examples first (aws-update.yaml, policies/, snippets/), then the fixtures beside them.
+        try FileManager.default.copyItem(at: Toolchain.repository.appendingPathComponent("examples"), to: work)
+        try? FileManager.default.removeItem(at: work.appendingPathComponent("backups"))
+        let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+        for item in try FileManager.default.subpathsOfDirectory(atPath: fixtures.path).sorted() {
+            let source = fixtures.appendingPathComponent(item)
+            let target = work.appendingPathComponent(item)
+            var isFolder: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder)
+            if isFolder.boolValue {
+                try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            } else if !FileManager.default.fileExists(atPath: target.path) {
+                try FileManager.default.copyItem(at: source, to: target)
+            }
+        }
+
+        let created = try await runTool(
+            [work.appendingPathComponent("tools/kms_admin.py").path, world.endpoint, "create-key", "--policy", keyPolicy],
+            environment: try world.adminEnvironment(), in: work)
+        guard created.exitedNormally, created.status == 0,
+            let answer = (try? JSONSerialization.jsonObject(with: Data(created.stdout.utf8))) as? [String: String],
+            let arn = answer["key_arn"], let policy = answer["policy"]
+        else {
+            throw ServerError("kms_admin.py create-key failed: \(created)")
+        }
+        keyARN = arn
+        original = Data(policy.utf8)
+        fakes = try await Fakes.start(in: servers, accessKeyID: world.accessKeyID, secretAccessKey: world.secretAccessKey)
+        kmsEndpoint = world.endpoint
+        cloudTrailEndpoint = fakes.endpoint
+    }
+
+    func tearDown() {
+        let (proxies, children) = lock.withLock { (self.proxies, self.children) }
+        for child in children { child.terminate() }
+        for proxy in proxies { proxy.server.stop() }
+        fakes.server.stop()
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    // MARK: Servers
+
+    /// Puts a fault proxy in front of moto (KMS and STS calls) for every later run.
+    @discardableResult
+    func proxyKMS(faults: [String] = []) async throws -> FaultProxy {
+        let proxy = try await FaultProxy.start(in: servers, name: "kms-proxy", upstream: world.endpoint, faults: faults)
+        lock.withLock {
+            proxies.append(proxy)
+            kmsEndpoint = proxy.endpoint
+        }
+        return proxy
+    }
+
+    /// Puts a fault proxy in front of the CloudTrail fake.
+    @discardableResult
+    func proxyCloudTrail(faults: [String] = []) async throws -> FaultProxy {
+        let proxy = try await FaultProxy.start(in: servers, name: "cloudtrail-proxy", upstream: fakes.endpoint, faults: faults)
+        lock.withLock {
+            proxies.append(proxy)
+            cloudTrailEndpoint = proxy.endpoint
+        }
+        return proxy
+    }
+
+    func setFindings(_ fixture: String) throws {
+        try Data(contentsOf: work.appendingPathComponent(fixture)).write(to: fakes.findings, options: .atomic)
+    }
+
+    // MARK: The product
+
+    /// Exactly what the product gets: PATH, an empty HOME, the AWS variables.
+    func environment(secret: String? = nil, credentials: Bool = true) throws -> [String: String] {
+        var environment = [
+            "PATH": try Toolchain.get().path,
+            "HOME": home.path,
+            "AWS_ENDPOINT_URL": kmsEndpoint,
+            "AWS_ENDPOINT_URL_CLOUDTRAIL": cloudTrailEndpoint,
+            "AWS_ENDPOINT_URL_ACCESSANALYZER": fakes.endpoint,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        ]
+        if credentials {
+            environment["AWS_ACCESS_KEY_ID"] = world.accessKeyID
+            environment["AWS_SECRET_ACCESS_KEY"] = secret ?? world.secretAccessKey
+        }
+        return environment
+    }
+
+    /// Starts `policy-change` in `work/`; torn down with the scenario.
+    func start(_ arguments: [String], environment: [String: String]? = nil) throws -> Child {
+        let child = try Child(try Product.binary.get(), arguments, environment: try environment ?? self.environment(), directory: work)
+        lock.withLock { children.append(child) }
+        return child
+    }
+
+    /// Runs `policy-change` to its end; its output joins the secret scan.
+    func product(_ arguments: [String], environment: [String: String]? = nil) async throws -> ChildResult {
+        let child = try start(arguments, environment: environment)
+        let result = await child.wait(bound: .seconds(240))
+        record(arguments, result)
+        return result
+    }
+
+    func record(_ arguments: [String], _ result: ChildResult) {
+        lock.withLock { outputs.append((arguments.prefix(2).joined(separator: " "), result)) }
+    }
+
+    /// `run RUNBOOK --yes --state-dir … --set KEY_ARN=…` plus `variables` and `extra`.
+    func runArguments(_ runbook: String, _ variables: [String: String] = [:], _ extra: [String] = []) -> [String] {
+        var arguments = ["run", runbook, "--yes", "--state-dir", state.path, "--set", "KEY_ARN=\(keyARN)"]
+        for (name, value) in variables.sorted(by: { $0.key < $1.key }) { arguments += ["--set", "\(name)=\(value)"] }
+        return arguments + extra
+    }
+
+    func run(_ runbook: String, _ variables: [String: String] = [:], _ extra: [String] = [], environment: [String: String]? = nil)
+        async throws -> ChildResult
+    {
+        try await product(runArguments(runbook, variables, extra), environment: environment)
+    }
+
+    /// The example's timing, shortened: 1 s settle, 3 s of monitoring, a round a second.
+    static let exampleTiming = ["SETTLE": "1s", "MONITOR": "3s", "INTERVAL": "1s"]
+
+    // MARK: The key, independently of the product
+
+    /// The live policy, byte for byte as GetKeyPolicy returns it (boto3, straight to moto).
+    func livePolicy() async throws -> Data {
+        let result = try await runTool(
+            [work.appendingPathComponent("tools/kms_admin.py").path, world.endpoint, "get-policy", keyARN],
+            environment: try world.adminEnvironment(), in: work)
+        guard result.exitedNormally, result.status == 0 else { throw ServerError("kms_admin.py get-policy failed: \(result)") }
+        return Data(result.stdout.utf8)
+    }
+
+    /// The policy a successful run of the example must leave: the original
+    /// with the two Confluent statements appended, worked out here
+    /// independently of the product's editing code.
+    func proposedPolicy() throws -> Data {
+        var policy = try JSONSerialization.jsonObject(with: original) as! [String: Any]
+        let snippet = try String(contentsOf: work.appendingPathComponent("snippets/confluent-statements.json"), encoding: .utf8)
+        let added = try JSONSerialization.jsonObject(with: Data("[\(snippet)]".utf8)) as! [Any]
+        policy["Statement"] = (policy["Statement"] as! [Any]) + added
+        return try JSONSerialization.data(withJSONObject: policy, options: [.sortedKeys])
+    }
+
+    func file(_ name: String) throws -> Data { try Data(contentsOf: work.appendingPathComponent(name)) }
+
+    // MARK: Runs
+
+    func runIDs() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("runs").path)) ?? [])
+            .filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    func journal(_ runID: String) throws -> [JournalEvent] {
+        try Journal.read(path: state.appendingPathComponent("runs/\(runID)/journal.jsonl").path)
+    }
+
+    /// The newest run and its journal.
+    func lastRun() throws -> (id: String, events: [JournalEvent]) {
+        let id = try #require(runIDs().last, "no run folder under \(state.path)")
+        return (id, try journal(id))
+    }
+
+    /// Polls the newest run's journal until `predicate` holds or the child ends.
+    func waitForJournal(of child: Child, bound: Duration = .seconds(120), _ predicate: ([JournalEvent]) -> Bool) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + bound
+        while clock.now < deadline {
+            if let id = runIDs().last, let events = try? journal(id), predicate(events) { return true }
+            if !child.isRunning { return false }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    // MARK: Secrets
+
+    /// The secret access key appears in no output of the product and in no
+    /// file the runs left (journals, plans, reports, backups, command logs).
+    /// Failure messages name the place, never the text.
+    func expectSecretAbsent(_ secrets: [String] = []) {
+        let secrets = [world.secretAccessKey] + secrets
+        for (command, result) in lock.withLock({ outputs }) {
+            for secret in secrets {
+                #expect(!result.stdout.contains(secret), "a secret access key appears in the stdout of 'policy-change \(command)'")
+                #expect(!result.stderr.contains(secret), "a secret access key appears in the stderr of 'policy-change \(command)'")
+            }
+        }
+        for folder in [state, work, home] {
+            let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+            for file in files {
+                guard let data = try? Data(contentsOf: file) else { continue }
+                let text = String(decoding: data, as: UTF8.self)
+                for secret in secrets {
+                    #expect(!text.contains(secret), "a secret access key appears in \(file.path)")
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Inspecting results
+
+enum Inspect {
+    /// The JSON value in a canonical spelling (sorted keys, no spaces), so two
+    /// documents compare by meaning, not by formatting.
+    static func canonicalJSON(_ data: Data) -> String? {
+        guard let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+            let canonical = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+        else { return nil }
+        return String(decoding: canonical, as: UTF8.self)
+    }
+
+    static func sameJSON(_ a: Data, _ b: Data) -> Bool {
+        guard let x = canonicalJSON(a), let y = canonicalJSON(b) else { return false }
+        return x == y
+    }
+
+    /// SHA-256 by `/usr/bin/sha256sum`: independent of the product's hashing.
+    static func sha256(of path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+    }
+
+    static func mode(of path: String) -> mode_t? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return info.st_mode & 0o7777
+    }
+
+    static func jsonObject(_ text: String) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    }
+
+    /// `result.outcome` of a `--output json` run-result document.
+    static func outcome(_ result: ChildResult) -> String? {
+        (jsonObject(result.stdout)?["result"] as? [String: Any])?["outcome"] as? String
+    }
+}
