@@ -80,7 +80,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         problem = verify_signature(self, body)
         if problem:
-            self.record(error(self, 403 if problem[0] != "MissingAuthenticationTokenException" else 403, *problem))
+            self.record(error(self, 403, *problem))
             return
         target = self.headers.get("X-Amz-Target", "")
         if target.endswith("CloudTrail_20131101.LookupEvents"):
