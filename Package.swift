@@ -93,9 +93,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI", "PolicyChange", "RunbookYAML"]),
+        // Spawning and bounding child processes, for both end-to-end targets.
+        .target(name: "ChildProcessSupport", path: "Tests/ChildProcessSupport"),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["policy-change-testbed", "PolicyChange", "RunStore"],
+            dependencies: ["policy-change-testbed", "PolicyChange", "RunStore", "ChildProcessSupport"],
             resources: [.copy("Fixtures")]
         ),
         // The real `policy-change` binary against moto_server and the loopback
@@ -103,7 +105,7 @@ let package = Package(
         // executable makes `swift build --build-tests` build it.
         .testTarget(
             name: "AWSEndToEndTests",
-            dependencies: ["policy-change", "PolicyChange", "RunStore"],
+            dependencies: ["policy-change", "PolicyChange", "RunStore", "ChildProcessSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

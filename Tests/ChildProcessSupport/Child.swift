@@ -9,35 +9,38 @@ import Testing
 #endif
 
 /// How a child process ended, with everything it printed.
-struct ChildResult: Sendable, CustomStringConvertible {
-    var status: Int32
-    var reason: Process.TerminationReason
-    var stdout: String
-    var stderr: String
+public struct ChildResult: Sendable, CustomStringConvertible {
+    public var status: Int32
+    public var reason: Process.TerminationReason
+    public var stdout: String
+    public var stderr: String
     /// The test's safety bound ran out and the child was SIGKILLed by the test.
-    var exceededBound: Bool
+    public var exceededBound: Bool
 
-    var exitedNormally: Bool { reason == .exit && !exceededBound }
-    var diedOfSIGKILL: Bool { reason == .uncaughtSignal && status == SIGKILL && !exceededBound }
-    var output: String { stdout + stderr }
+    public var exitedNormally: Bool { reason == .exit && !exceededBound }
+    public var diedOfSIGKILL: Bool { reason == .uncaughtSignal && status == SIGKILL && !exceededBound }
+    public var output: String { stdout + stderr }
 
-    var description: String {
+    /// What a failed expectation shows: never a known secret, even if the
+    /// product printed one (that is its own failed expectation).
+    public var description: String {
         let how = reason == .exit ? "exit \(status)" : "signal \(status)"
-        return "\(how)\(exceededBound ? " (killed by the test: bound exceeded)" : "")\n--- stdout\n\(stdout)--- stderr\n\(stderr)"
+        return KnownSecrets.redact(
+            "\(how)\(exceededBound ? " (killed by the test: bound exceeded)" : "")\n--- stdout\n\(stdout)--- stderr\n\(stderr)")
     }
 }
 
 /// A child process whose output goes to files (no pipe can fill up and stall
 /// it) and whose end is awaited without blocking a cooperative thread.
-final class Child: @unchecked Sendable {
-    let process: Process
+public final class Child: @unchecked Sendable {
+    public let process: Process
     private let stdoutPath: String
     private let stderrPath: String
     private let ended: AsyncStream<Void>
     private let exceeded = Mutex(false)
 
     /// Starts `executable` with exactly `environment`.
-    init(
+    public init(
         _ executable: URL, _ arguments: [String], environment: [String: String], directory: URL,
         stdin: FileHandle? = FileHandle.nullDevice, stdout: FileHandle? = nil
     ) throws {
@@ -63,21 +66,21 @@ final class Child: @unchecked Sendable {
         ChildRegistry.shared.add(process.processIdentifier)
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         if process.isRunning { kill(process.processIdentifier, number) }
     }
 
     /// SIGKILL if still running (teardown; harmless when it has ended).
-    func terminate() {
+    public func terminate() {
         signal(SIGKILL)
     }
 
     /// Waits for the child to end. `bound` keeps a hung child from hanging the
     /// suite; it is a safety net, never an assertion about speed.
-    func wait(bound: Duration = .seconds(300)) async -> ChildResult {
+    public func wait(bound: Duration = .seconds(300)) async -> ChildResult {
         let pid = process.processIdentifier
         let watchdog = Task {
             try await Task.sleep(for: bound)
@@ -102,8 +105,8 @@ final class Child: @unchecked Sendable {
 }
 
 /// Every child still running, so none outlives the test process.
-final class ChildRegistry: Sendable {
-    static let shared = ChildRegistry()
+public final class ChildRegistry: Sendable {
+    public static let shared = ChildRegistry()
     private let pids = Mutex(Set<Int32>())
 
     private init() {
@@ -112,21 +115,21 @@ final class ChildRegistry: Sendable {
         }
     }
 
-    func add(_ pid: Int32) { _ = pids.withLock { $0.insert(pid) } }
-    func remove(_ pid: Int32) { _ = pids.withLock { $0.remove(pid) } }
+    public func add(_ pid: Int32) { _ = pids.withLock { $0.insert(pid) } }
+    public func remove(_ pid: Int32) { _ = pids.withLock { $0.remove(pid) } }
 }
 
 /// Bounds how many scenarios drive children at once: a 2-core machine copes
-/// badly with dozens of runs started together.
-actor Slots {
-    static let shared = Slots(limit: max(4, ProcessInfo.processInfo.activeProcessorCount * 3))
+/// badly with dozens of runs (and Python interpreters) started together.
+public actor Slots {
+    public static let shared = Slots(limit: max(3, ProcessInfo.processInfo.activeProcessorCount * 2))
 
     private var free: Int
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    init(limit: Int) { free = limit }
+    public init(limit: Int) { free = limit }
 
-    func acquire() async {
+    public func acquire() async {
         if free > 0 {
             free -= 1
             return
@@ -134,7 +137,7 @@ actor Slots {
         await withCheckedContinuation { waiting.append($0) }
     }
 
-    func release() {
+    public func release() {
         if waiting.isEmpty {
             free += 1
         } else {
@@ -143,7 +146,7 @@ actor Slots {
     }
 
     /// Runs `body` holding a slot.
-    static func with<T>(_ body: () async throws -> T) async rethrows -> T {
+    public static func with<T>(_ body: () async throws -> T) async rethrows -> T {
         await shared.acquire()
         do {
             let value = try await body()
@@ -153,5 +156,16 @@ actor Slots {
             await shared.release()
             throw error
         }
+    }
+}
+
+/// Secret access keys the tests handed out, so no failure message prints one.
+public enum KnownSecrets {
+    private static let secrets = Mutex(Set<String>())
+
+    public static func add(_ secret: String) { _ = secrets.withLock { $0.insert(secret) } }
+
+    public static func redact(_ text: String) -> String {
+        secrets.withLock { $0 }.reduce(text) { $0.replacingOccurrences(of: $1, with: "<secret access key>") }
     }
 }
