@@ -335,46 +335,8 @@ final class Scenario: @unchecked Sendable {
     }
 }
 
-// MARK: - Inspecting results
 
-enum Inspect {
-    /// The JSON value in a canonical spelling (sorted keys, no spaces), so two
-    /// documents compare by meaning, not by formatting.
-    static func canonicalJSON(_ data: Data) -> String? {
-        guard let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
-            let canonical = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
-        else { return nil }
-        return String(decoding: canonical, as: UTF8.self)
-    }
-
-    static func sameJSON(_ a: Data, _ b: Data) -> Bool {
-        guard let x = canonicalJSON(a), let y = canonicalJSON(b) else { return false }
-        return x == y
-    }
-
-    /// SHA-256 by `/usr/bin/sha256sum`: independent of the product's hashing.
-    static func sha256(of path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
-    }
-
-    static func mode(of path: String) -> mode_t? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return info.st_mode & 0o7777
-    }
-
-    static func jsonObject(_ text: String) -> [String: Any]? {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
-    }
-
+extension Inspect {
     /// `result.outcome` of a `--output json` run-result document.
     static func outcome(_ result: ChildResult) -> String? {
         (jsonObject(result.stdout)?["result"] as? [String: Any])?["outcome"] as? String
