@@ -109,6 +109,10 @@ struct CommandContext {
     var stdout: Terminal { Terminal(fd: Terminal.standardOutput.fd, forceNoColor: options.noColor) }
     var stderr: Terminal { Terminal(fd: Terminal.standardError.fd, forceNoColor: options.noColor) }
 
+    func loadRunbook(_ options: RunbookOptions) throws -> Runbook {
+        try loadRunbook(options.runbook, variables: options.variables)
+    }
+
     func loadRunbook(_ path: String, variables: [String]) throws -> Runbook {
         let parsed = try parseVariables(variables)
         do {

@@ -49,6 +49,16 @@ public struct GlobalOptions: ParsableArguments {
     public init() {}
 }
 
+/// The runbook a command works on and its `${NAME}` variables.
+public struct RunbookOptions: ParsableArguments {
+    @Argument(help: "The runbook (YAML, schema v1).") public var runbook: String
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Set a ${NAME} variable of the runbook (repeatable; never journaled).", valueName: "NAME=VALUE"))
+    public var variables: [String] = []
+
+    public init() {}
+}
+
 public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
     case text, json
 }

@@ -16,20 +16,18 @@ struct PlanCommand: AsyncParsableCommand {
             Exit 0 when the plan is clean, 3 when validation would fail.
             """)
 
-    @Argument(help: "The runbook (YAML, schema v1).") var runbook: String
+    @OptionGroup var book: RunbookOptions
     @Option(help: "text, markdown (for a pull request) or json.") var format: PlanFormat = .text
     @Option(help: ArgumentHelp("Write the plan to a file instead of standard output.", valueName: "file")) var out: String?
     @Option(help: ArgumentHelp("Plan against this snapshot (a backup file) instead of the live policy: no cloud is contacted.", valueName: "file"))
     var current: String?
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set a ${NAME} variable of the runbook (repeatable).", valueName: "NAME=VALUE"))
-    var variables: [String] = []
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         try await guarded {
             let context = CommandContext(options: global)
-            let book = try context.loadRunbook(runbook, variables: variables)
-            return try await Self.makePlan(book, context: context, current: current, format: format, out: out)
+            let runbook = try context.loadRunbook(book)
+            return try await Self.makePlan(runbook, context: context, current: current, format: format, out: out)
         }
     }
 

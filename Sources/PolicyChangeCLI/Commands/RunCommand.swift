@@ -13,11 +13,9 @@ struct RunCommand: AsyncParsableCommand {
             after apply rolls the change back and exits 5.
             """)
 
-    @Argument(help: "The runbook (YAML, schema v1).") var runbook: String
+    @OptionGroup var book: RunbookOptions
     @Flag(help: "Approve without asking (for automation).") var yes = false
     @Flag(name: .customLong("dry-run"), help: "Show the plan and stop; nothing is written (same as 'plan').") var dryRun = false
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set a ${NAME} variable of the runbook (repeatable).", valueName: "NAME=VALUE"))
-    var variables: [String] = []
     @Flag(name: .customLong("ignore-window"), help: "Apply even outside the runbook's maintenance window.") var ignoreWindow = false
     @Option(help: "Result format: text for people, json for scripts.") var output: OutputFormat = .text
     @OptionGroup var global: GlobalOptions
@@ -25,11 +23,11 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await guarded {
             let context = CommandContext(options: global)
-            let book = try context.loadRunbook(runbook, variables: variables)
+            let runbook = try context.loadRunbook(book)
             if dryRun {
-                return try await PlanCommand.makePlan(book, context: context, current: nil, format: output == .json ? .json : .text, out: nil)
+                return try await PlanCommand.makePlan(runbook, context: context, current: nil, format: output == .json ? .json : .text, out: nil)
             }
-            let launcher = RunLauncher(context: context, runbook: book, output: output)
+            let launcher = RunLauncher(context: context, runbook: runbook, output: output)
             return try await launcher.start(assumeYes: yes, ignoreWindow: ignoreWindow)
         }
     }

@@ -47,34 +47,33 @@ struct BackupCommand: AsyncParsableCommand {
         commandName: "backup",
         abstract: "Save the key's live policy, in the format the cloud's own CLI restores from.")
 
-    @Argument(help: "The runbook naming the key.") var runbook: String
+    @OptionGroup var book: RunbookOptions
     @Option(help: ArgumentHelp("Folder for the backup (default: the runbook's backup step folder, else <state-dir>/backups).", valueName: "dir"))
     var dir: String?
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set a ${NAME} variable of the runbook.", valueName: "NAME=VALUE"))
-    var variables: [String] = []
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         try await guarded {
             let context = CommandContext(options: global)
-            let book = try context.loadRunbook(runbook, variables: variables)
-            let connection = try context.connect(to: book.target)
+            let runbook = try context.loadRunbook(book)
+            let connection = try context.connect(to: runbook.target)
             let snapshot: PolicySnapshot
             do {
                 snapshot = try await connection.provider.readPolicy()
             } catch {
                 throw Failure(.stoppedBeforeApply, "cannot read the key's policy: \(error)")
             }
-            let stepFolder = book.steps.lazy.compactMap { step -> String? in
+            let stepFolder = runbook.steps.lazy.compactMap { step -> String? in
                 if case .backup(let b) = step.action { return b.directory }
                 return nil
             }.first
-            let state = context.stateDirectory(besideRunbook: book.source)
+            let state = context.stateDirectory(besideRunbook: runbook.source)
             let folder = dir.map(context.absolute) ?? stepFolder ?? "\(state.path)/backups"
             do {
                 try DurableFile.makeDirectory(folder)
                 let storage = try FileRunStorage(folder: folder)
-                let file = try storage.writeBackup(snapshot, cloud: book.target.cloud, key: book.target.keyIdentifier, directory: folder)
+                let file = try storage.writeBackup(
+                    snapshot, cloud: runbook.target.cloud, key: runbook.target.keyIdentifier, directory: folder)
                 try? FileManager.default.removeItem(atPath: storage.journalPath)
                 context.stdout.line(file.path)
                 context.stderr.line("sha256 \(file.sha256), \(file.bytes) bytes")
@@ -190,31 +189,29 @@ struct RestoreCommand: AsyncParsableCommand {
         commandName: "restore",
         abstract: "Put a backup file back as the key's policy (a new run: backs up the live policy first, then verifies).")
 
-    @Argument(help: "The runbook naming the key.") var runbook: String
+    @OptionGroup var book: RunbookOptions
     @Option(help: ArgumentHelp("The backup to restore.", valueName: "file")) var from: String
     @Flag(help: "Approve without asking.") var yes = false
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set a ${NAME} variable of the runbook.", valueName: "NAME=VALUE"))
-    var variables: [String] = []
     @Option(help: "Result format.") var output: OutputFormat = .text
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         try await guarded {
             let context = CommandContext(options: global)
-            var book = try context.loadRunbook(runbook, variables: variables)
+            var restore = try context.loadRunbook(book)
             let path = context.absolute(from)
             let contents = try context.readFile(from, what: "the backup")
             // The restore is the operator's explicit intent: required access is
             // not enforced (the backup may predate it), but the document is checked.
-            book.change = [.replacePolicy(AttachedFile(path: path, contents: contents))]
-            book.require = []
-            book.steps = [
+            restore.change = [.replacePolicy(AttachedFile(path: path, contents: contents))]
+            restore.require = []
+            restore.steps = [
                 Step(.backup(BackupStep())), Step(.validate(ValidateStep())), Step(.approve), Step(.apply),
                 Step(.verify(VerifyStep(checks: [.policyUnchanged]))),
             ]
-            book.rollback = RollbackPolicy(automatic: true, verify: true)
-            book.name = "restore-" + book.name
-            return try await RunLauncher(context: context, runbook: book, output: output)
+            restore.rollback = RollbackPolicy(automatic: true, verify: true)
+            restore.name = "restore-" + restore.name
+            return try await RunLauncher(context: context, runbook: restore, output: output)
                 .start(assumeYes: yes, ignoreWindow: true)
         }
     }
