@@ -27,6 +27,14 @@ public struct AWSKeyPolicyProvider: KeyPolicyProvider {
             throw ProviderError(
                 .notFound, "the key \(metadata.Arn ?? keyID) is in \(arnRegion), not in the runbook's region \(region)")
         }
+        // KMS keys have exactly one policy, "default"; anything else means this
+        // is not the key (or the API) this tool understands.
+        let policies = try await kms.listKeyPolicies(keyID)
+        guard policies.contains("default") else {
+            throw ProviderError(
+                .invalidResponse,
+                "the key \(metadata.Arn ?? keyID) has no 'default' key policy (ListKeyPolicies: \(policies.joined(separator: ", ")))")
+        }
         let state = metadata.KeyState ?? (metadata.Enabled == true ? "Enabled" : "Unknown")
         return KeyDescription(
             identifier: metadata.Arn ?? metadata.KeyId, enabled: state == "Enabled", state: state, region: arnRegion,
