@@ -81,12 +81,18 @@ struct Failure: Error, CustomStringConvertible {
 
 extension AsyncParsableCommand {
     /// Runs a command body, turning `Failure` into its message and exit status.
-    func guarded(_ body: () async throws -> ExitStatus) async throws {
+    /// With `json`, a failure before any result also prints a
+    /// `policy-change/error@1` document on standard output, so a script that
+    /// asked for JSON always gets JSON.
+    func guarded(json: Bool = false, _ body: () async throws -> ExitStatus) async throws {
         let status: ExitStatus
         do {
             status = try await body()
         } catch let failure as Failure {
             Terminal.standardError.line(failure.located ? failure.message : "policy-change: \(failure.message)")
+            if json {
+                Terminal.standardOutput.write(Envelope.encode(ErrorDocument(exitCode: failure.status.rawValue, message: failure.message)))
+            }
             throw ExitCode(failure.status.rawValue)
         } catch let error as ExitCode {
             throw error
@@ -114,4 +120,11 @@ public enum PolicyChangeMain {
     private static func runRoot() async {
         await PolicyChangeCommand.main(nil)
     }
+}
+
+/// What `--output json` prints when a command fails before it has a result.
+struct ErrorDocument: Encodable {
+    let schema = "policy-change/error@1"
+    let exitCode: Int32
+    let message: String
 }

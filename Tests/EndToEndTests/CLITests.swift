@@ -67,6 +67,20 @@ struct CLITests {
         #expect(sandbox.runIDs().isEmpty, "an invalid runbook starts no run")
     }
 
+    @Test("With --output json, a failure before any result is a policy-change/error@1 document", arguments: ["run", "status"])
+    func jsonErrorDocument(_ command: String) async throws {
+        let sandbox = try Sandbox()
+        let arguments = command == "run"
+            ? ["run", "malformed.yaml", "--yes", "--output", "json", "--state-dir", sandbox.statePath]
+            : ["status", "no-such-run", "--output", "json", "--state-dir", sandbox.statePath]
+        let result = try await sandbox.testbed(arguments)
+        #expect(result.exitedNormally && result.status == 2, "\(result)")
+        let document = try #require(Inspect.jsonObject(result.stdout), "stdout is one JSON document: \(result.stdout)")
+        #expect(document["schema"] as? String == "policy-change/error@1")
+        #expect(document["exitCode"] as? Int == 2)
+        #expect((document["message"] as? String)?.isEmpty == false)
+    }
+
     // MARK: plan
 
     @Test("plan --current prints the change and exits 0")

@@ -24,7 +24,7 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: format == .json) {
             let context = CommandContext(options: global)
             let runbook = try context.loadRunbook(book)
             return try await Self.makePlan(runbook, context: context, current: current, format: format, out: out)

@@ -21,7 +21,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output == .json) {
             let context = CommandContext(options: global)
             let runbook = try context.loadRunbook(book)
             if dryRun {

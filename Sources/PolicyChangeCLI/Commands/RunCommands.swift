@@ -17,7 +17,7 @@ struct DiffCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output == .json) {
             let context = CommandContext(options: global)
             let dialect = try context.dialect(for: cloud)
             let a = PolicySnapshot(document: try context.readFile(old, what: "the old snapshot"))
@@ -146,7 +146,7 @@ struct ResumeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output == .json) {
             let context = CommandContext(options: global)
             let recorded = try RecordedRun(run, context: context)
             let book = try recorded.runbook(context: context, variables: variables, strict: true)
@@ -170,7 +170,7 @@ struct RollbackCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output == .json) {
             let context = CommandContext(options: global)
             let recorded = try RecordedRun(run, context: context)
             let book = try recorded.runbook(context: context, variables: [], strict: false)
@@ -196,7 +196,7 @@ struct RestoreCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output == .json) {
             let context = CommandContext(options: global)
             var restore = try context.loadRunbook(book)
             let path = context.absolute(from)

@@ -24,7 +24,7 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: output == .json) {
             let context = CommandContext(options: global)
             let state = context.stateDirectory(besideRunbook: nil)
             let ids = run.map { [$0] } ?? state.runIDs()

@@ -38,7 +38,7 @@ struct ValidateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await guarded {
+        try await guarded(json: format == .json) {
             let context = CommandContext(options: global)
             var request: AnalysisRequest
             let dialect: any PolicyDialect
