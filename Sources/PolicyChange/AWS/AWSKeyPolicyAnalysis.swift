@@ -130,3 +130,40 @@ public final class KeyPolicyAnalysisInput {
         return actions.actions.joined(separator: ", ")
     }
 }
+
+/// What one principal gains and loses between two policies, for `diff`.
+public struct PrincipalAccessChange: Sendable, Equatable, Codable {
+    public var principal: String
+    /// Catalogue actions, `kms:Decrypt` or `kms:Decrypt (conditional)` when the new state depends on the request.
+    public var gained: [String]
+    public var lost: [String]
+
+    public init(principal: String, gained: [String], lost: [String]) {
+        self.principal = principal
+        self.gained = gained
+        self.lost = lost
+    }
+}
+
+extension AWSKeyPolicyDialect {
+    /// Per principal (every principal either policy names, an unnamed one of
+    /// the key's account, one of any other account, anonymous): the actions
+    /// gained and lost, by the same evaluation as the analysis.
+    public func accessChanges(from current: PolicySnapshot, to proposed: PolicySnapshot, keyIdentifier: String? = nil)
+        -> [PrincipalAccessChange]
+    {
+        let input = KeyPolicyAnalysisInput(AnalysisRequest(current: current, proposed: proposed, keyIdentifier: keyIdentifier))
+        return input.rows.compactMap { subject, before, after in
+            guard let before else { return nil }
+            let gained = after.granted.subtracting(before.granted).union(after.allowed.intersection(before.conditional))
+            let lost = before.granted.subtracting(after.granted).union(before.allowed.intersection(after.conditional))
+            guard !gained.isEmpty || !lost.isEmpty else { return nil }
+            func names(_ set: ActionSet) -> [String] {
+                KMSActionCatalogue.actions.indices.filter(set.contains).map { i in
+                    KMSActionCatalogue.actions[i] + (after.access(i) == .conditional ? " (conditional)" : "")
+                }
+            }
+            return PrincipalAccessChange(principal: subject.description, gained: names(gained), lost: names(lost))
+        }
+    }
+}

@@ -177,12 +177,14 @@ struct NewPublicAccessRule: KeyPolicyRule {
     ]
 
     static func check(_ input: KeyPolicyAnalysisInput) -> [Finding] {
-        changes(input).compactMap { change in
-            guard !change.gained.isEmpty, input.isPublic(change.subject) else { return nil }
-            return input.proposed.finding(
-                id, severity, "\(change.subject) gains \(KeyPolicyAnalysisInput.list(change.gained))",
-                at: input.grantingStatement(change.subject, change.gained))
-        }
+        // One finding for anonymous callers and other accounts together.
+        let public_ = changes(input).filter { !$0.gained.isEmpty && input.isPublic($0.subject) }
+        guard let first = public_.first else { return [] }
+        let gained = public_.reduce(ActionSet()) { $0.union($1.gained) }
+        return [input.proposed.finding(
+            id, severity,
+            public_.map(\.subject.description).joined(separator: " and ") + " gain " + KeyPolicyAnalysisInput.list(gained),
+            at: input.grantingStatement(first.subject, first.gained))]
     }
 }
 
