@@ -16,7 +16,11 @@ public struct ActionPattern: Sendable, Hashable, CustomStringConvertible {
     public var hasWildcard: Bool { scalars.contains { $0 == "*" || $0 == "?" } }
 
     public func matches(_ action: String) -> Bool {
-        let subject = Array(action.lowercased().unicodeScalars)
+        matches(lowercased: Array(action.lowercased().unicodeScalars))
+    }
+
+    /// `subject` already lowercased (the catalogue keeps its names so, to match without allocating).
+    func matches(lowercased subject: [Unicode.Scalar]) -> Bool {
         // Iterative glob with one backtrack point: linear for the patterns IAM allows.
         var p = 0, s = 0
         var star: Int? = nil, resume = 0

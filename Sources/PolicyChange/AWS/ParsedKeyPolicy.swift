@@ -35,12 +35,18 @@ public struct ActionSet: Sendable, Hashable {
 
     /// The catalogue actions a pattern matches.
     public init(matching pattern: ActionPattern) {
-        for (i, action) in KMSActionCatalogue.actions.enumerated() where pattern.matches(action) { insert(i) }
+        if let i = Self.indexByName[pattern.text.lowercased()] {
+            insert(i)
+            return
+        }
+        for (i, action) in Self.lowercasedCatalogue.enumerated() where pattern.matches(lowercased: action) { insert(i) }
     }
 
-    static func index(of action: String) -> Int? {
-        KMSActionCatalogue.actions.firstIndex { $0.caseInsensitiveCompare(action) == .orderedSame }
-    }
+    static let lowercasedCatalogue: [[Unicode.Scalar]] = KMSActionCatalogue.actions.map { Array($0.lowercased().unicodeScalars) }
+    static let indexByName: [String: Int] = Dictionary(
+        uniqueKeysWithValues: KMSActionCatalogue.actions.enumerated().map { ($0.element.lowercased(), $0.offset) })
+
+    static func index(of action: String) -> Int? { indexByName[action.lowercased()] }
 }
 
 /// A proposed or current key policy as the rules see it: the bytes, the parsed
