@@ -11,7 +11,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && echo 
 BIN_DEBUG   = .build/debug/policy-change
 BIN_RELEASE = .build/release/policy-change
 
-.PHONY: help deps system-deps python-deps build release test demo bench format lint clean
+.PHONY: help deps system-deps python-deps build release test demo bench bench-analysis docs catalogue format lint clean
 
 help:
 	@echo "make demo    build and run the example runbook"
@@ -58,6 +58,18 @@ demo: release python-deps
 bench: release
 	@command -v hyperfine >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq hyperfine)
 	@bash scripts/bench.sh $(BIN_RELEASE)
+
+# The analysis on a 32 KB, 100-principal policy (and parliament beside it when installed).
+bench-analysis:
+	@bash scripts/bench-analysis.sh
+
+# docs/findings.md from the rules' own descriptions and examples.
+docs:
+	POLICY_CHANGE_UPDATE_DOCS=1 $(SWIFT) test --filter FindingsReferenceTests
+
+# The KMS action catalogue from the pinned botocore model.
+catalogue:
+	$(PYTHON) scripts/gen-kms-catalogue.py
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests

@@ -73,6 +73,9 @@ let package = Package(
         // end-to-end and crash tests (DESIGN.md §9). Never shipped.
         .executableTarget(name: "policy-change-testbed", dependencies: ["PolicyChangeCLI", "PolicyChange"], path: "Tests/Testbed"),
 
+        // The analysis benchmark (`make bench-analysis`): timed here, never in a test.
+        .executableTarget(name: "policy-change-bench", dependencies: ["PolicyChange"], path: "Benchmarks/AnalysisBench"),
+
         // MARK: Tests
         .testTarget(name: "PolicyChangeTests", dependencies: ["PolicyChange"], resources: [.copy("Fixtures")]),
         .testTarget(

@@ -33,11 +33,16 @@ public struct AnalysisRequest: Sendable {
     public var keyIdentifier: String?
     /// The file the proposed policy came from, so findings carry line:column in it.
     public var proposedFile: String?
+    /// The change asks the cloud to skip its own lockout safety check
+    /// (KMS `BypassPolicyLockoutSafetyCheck`); reported, never done silently.
+    public var bypassLockoutSafetyCheck: Bool
 
     public init(
         current: PolicySnapshot? = nil, proposed: PolicySnapshot, requirements: [Requirement] = [],
-        caller: String? = nil, keyIdentifier: String? = nil, proposedFile: String? = nil
+        caller: String? = nil, keyIdentifier: String? = nil, proposedFile: String? = nil,
+        bypassLockoutSafetyCheck: Bool = false
     ) {
+        self.bypassLockoutSafetyCheck = bypassLockoutSafetyCheck
         self.current = current
         self.proposed = proposed
         self.requirements = requirements

@@ -169,12 +169,18 @@ enum FindingsOutput {
         }
         let rules: [[String: Any]] = codes.map { code in
             let example = findings.first { $0.code == code }!
+            // The rule's own documentation (docs/findings.md is generated from the same text).
+            let rule = KeyPolicyRules.rule(code)
             return [
                 "id": code,
                 "name": code.split(separator: "_").map { $0.capitalized }.joined(),
                 "shortDescription": ["text": code.replacingOccurrences(of: "_", with: " ").lowercased()],
-                "fullDescription": ["text": example.message],
-                "help": ["text": "policy-change finding \(code); see docs/findings.md"],
+                "fullDescription": ["text": rule?.description ?? example.message],
+                "help": [
+                    "text": rule.map { "\($0.description)\n\nFix: \($0.fix)" } ?? "policy-change finding \(code); see docs/findings.md",
+                    "markdown": rule.map { "\($0.description)\n\n**Fix:** \($0.fix)\n\nSee docs/findings.md#\(code.lowercased())" }
+                        ?? "policy-change finding \(code); see docs/findings.md",
+                ],
                 "defaultConfiguration": ["level": level(example.severity)],
                 "properties": ["security-severity": example.severity >= .securityWarning ? "8.0" : "4.0"],
             ]

@@ -1,117 +1,169 @@
 import Foundation
 
-/// The analysis of one proposed AWS key policy. Document checks first; a
-/// document that does not parse gets no further checks (they would only
-/// repeat the syntax error in other words).
+/// The analysis of one proposed AWS key policy: every rule of `KeyPolicyRules`
+/// in order. A document that does not parse gets only document checks (the
+/// others would repeat the syntax error in other words); without the current
+/// policy the change and key-safety checks do not run.
 struct AWSKeyPolicyAnalysis {
     let request: AnalysisRequest
 
     func findings() -> [Finding] {
+        let input = KeyPolicyAnalysisInput(request)
         var findings: [Finding] = []
-        let data = request.proposed.document
-        if data.count > AWSKeyPolicyDialect.maximumPolicySize {
-            findings.append(finding(
-                "POLICY_SIZE_EXCEEDED", .error,
-                "the policy is \(data.count) bytes; KMS accepts at most \(AWSKeyPolicyDialect.maximumPolicySize)"))
+        for rule in KeyPolicyRules.all {
+            if input.proposed.document == nil, rule.stage != .document { continue }
+            findings += rule.check(input)
         }
-        let document: JSONDocument
-        do {
-            document = try JSONParser.parse(data)
-        } catch {
-            findings.append(Finding(
-                code: "JSON_SYNTAX_ERROR", severity: .error, message: error.message,
-                line: error.position.line, column: error.position.column, file: request.proposedFile))
-            return findings
-        }
-        for duplicate in document.duplicateKeys {
-            findings.append(Finding(
-                code: "DUPLICATE_JSON_KEY", severity: .error,
-                message: "the key \"\(duplicate.path.split(separator: ".").last ?? "")\" appears twice in one object; "
-                    + "KMS and other readers disagree on which value wins",
-                path: duplicate.path, line: duplicate.position.line, column: duplicate.position.column,
-                file: request.proposedFile))
-        }
-        findings += requiredAccessFindings(document)
         return findings
     }
+}
 
-    private func finding(_ code: String, _ severity: Severity, _ message: String, path: String? = nil, in document: JSONDocument? = nil)
-        -> Finding
-    {
-        let position = path.flatMap { document?.locations[$0] }
-        return Finding(
-            code: code, severity: severity, message: message, path: path,
-            line: position?.line, column: position?.column, file: position == nil ? nil : request.proposedFile)
+/// What the rules look at, with the semantic evaluation computed once, on
+/// first use, and shared by the rules that need it.
+public final class KeyPolicyAnalysisInput {
+    public let proposed: ParsedKeyPolicy
+    public let current: ParsedKeyPolicy?
+    public let requirements: [Requirement]
+    public let caller: String?
+    public let keyIdentifier: String?
+    public let bypassLockoutSafetyCheck: Bool
+
+    public init(_ request: AnalysisRequest) {
+        proposed = ParsedKeyPolicy(request.proposed.document, file: request.proposedFile)
+        current = request.current.map { ParsedKeyPolicy($0.document) }
+        requirements = request.requirements
+        caller = request.caller
+        keyIdentifier = request.keyIdentifier
+        bypassLockoutSafetyCheck = request.bypassLockoutSafetyCheck
     }
 
-    /// Exact matching: a required action is granted when an `Allow` statement
-    /// names the principal (or `*`) and lists the action as written
-    /// (case-insensitively). A matching statement with a `Condition` only
-    /// grants conditionally.
-    private func requiredAccessFindings(_ document: JSONDocument) -> [Finding] {
-        let statements = AWSKeyPolicyDialect.statements(of: document.root)
-        var findings: [Finding] = []
-        for requirement in request.requirements {
-            for action in requirement.effectiveActions(for: .aws) {
-                var grant: Grant = .none
-                for statement in statements where statement["Effect"]?.stringValue == "Allow" {
-                    guard Self.names(statement["Principal"], requirement.principal),
-                        Self.lists(statement["Action"], action)
-                    else { continue }
-                    grant = max(grant, statement["Condition"] == nil ? .unconditional : .conditional)
-                }
-                for statement in statements where statement["Effect"]?.stringValue == "Deny" {
-                    if Self.names(statement["Principal"], requirement.principal), Self.lists(statement["Action"], action),
-                        statement["Condition"] == nil
-                    {
-                        grant = .none
+    public lazy var proposedEvaluator = KeyPolicyEvaluator(proposed)
+    public lazy var currentEvaluator: KeyPolicyEvaluator? = current.map(KeyPolicyEvaluator.init)
+
+    /// The caller as a key policy names it (an assumed-role session is its role).
+    public lazy var callerSubject: Subject? = caller.flatMap(Subject.parse)
+
+    /// The key's account: from the key ARN, else the caller's, else the first
+    /// account whose `:root` the current (or proposed) policy names.
+    public lazy var ownerAccount: String? = {
+        if let key = keyIdentifier, key.hasPrefix("arn:") {
+            let parts = key.split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count > 4, parts[4].count == 12 { return String(parts[4]) }
+        }
+        if let account = callerSubject?.account { return account }
+        for policy in [current, proposed].compactMap({ $0 }) {
+            for statement in policy.statements {
+                if let account = statement.principals?.accounts.sorted().first { return account }
+            }
+        }
+        return nil
+    }()
+
+    /// Every principal named in either policy (in Principal elements and in
+    /// aws:PrincipalArn conditions), the required principals, the caller, an
+    /// unnamed principal of the owner account, one of an account neither
+    /// policy names, and anonymous.
+    public lazy var subjects: [Subject] = {
+        var seen = Set<Subject.Kind>()
+        var result: [Subject] = []
+        func add(_ subject: Subject) { if seen.insert(subject.kind).inserted { result.append(subject) } }
+        var accounts = Set<String>()
+        for policy in [current, proposed].compactMap({ $0 }) {
+            for statement in policy.statements {
+                if let set = statement.principals {
+                    for arn in set.arns.sorted() {
+                        if let principal = AWSPrincipal(arn) {
+                            add(.principal(principal))
+                            accounts.insert(principal.account)
+                        }
                     }
+                    for service in set.services.sorted() { add(.service(service)) }
                 }
-                switch grant {
-                case .unconditional: break
-                case .conditional:
-                    findings.append(Finding(
-                        code: "REQUIRED_PERMISSION_CONDITIONAL", severity: .error,
-                        message: "\(requirement.principal) is granted \(action) only under a Condition that cannot be proven to hold"))
-                case .none:
-                    findings.append(Finding(
-                        code: "REQUIRED_PERMISSION_MISSING", severity: .error,
-                        message: "\(requirement.principal) must be allowed \(action), and the proposed policy does not allow it"))
+                for clause in statement.conditions {
+                    for arn in clause.namedPrincipalArns {
+                        if let principal = AWSPrincipal(arn) { add(.principal(principal)) }
+                    }
+                    if clause.key.lowercased() == "kms:calleraccount" || clause.key.lowercased() == "aws:principalaccount" {
+                        accounts.formUnion(clause.textValues.filter { $0.count == 12 && $0.allSatisfy(\.isASCIIDigit) })
+                    }
                 }
             }
         }
-        return findings
-    }
-
-    private enum Grant: Int, Comparable {
-        case none, conditional, unconditional
-        static func < (a: Grant, b: Grant) -> Bool { a.rawValue < b.rawValue }
-    }
-
-    /// The account-root forms `111122223333` and `arn:aws:iam::111122223333:root` are one principal.
-    static func names(_ principal: JSONValue?, _ wanted: String) -> Bool {
-        guard let principal else { return false }
-        if principal == .string("*") { return true }
-        let values: [JSONValue]
-        if let aws = principal["AWS"] {
-            values = aws.arrayValue ?? [aws]
-        } else if let service = principal["Service"] {
-            values = service.arrayValue ?? [service]
-        } else {
-            return false
+        for requirement in requirements { if let subject = Subject.parse(requirement.principal) { add(subject) } }
+        if let callerSubject { add(callerSubject) }
+        if let ownerAccount {
+            accounts.insert(ownerAccount)
+            add(.unnamed(in: ownerAccount, label: "any other principal of the key's account \(ownerAccount)"))
         }
-        let target = canonicalPrincipal(wanted)
-        return values.contains { $0.stringValue.map(canonicalPrincipal) == target || $0.stringValue == "*" }
+        for account in accounts.sorted() where account != ownerAccount {
+            add(.unnamed(in: account, label: "any other principal of account \(account)"))
+        }
+        add(strangerSubject)
+        add(.anonymous)
+        return result
+    }()
+
+    /// A principal of an account neither policy names: what "public" means.
+    public lazy var strangerSubject: Subject = {
+        let text = String(decoding: (current?.data ?? Data()) + proposed.data, as: UTF8.self)
+        let account = ["999999999999", "999988887777", "000000000001"].first { !text.contains($0) } ?? "999999999998"
+        return .unnamed(in: account, label: "a principal of any other AWS account")
+    }()
+
+    /// Each subject's access under the current and the proposed policy.
+    public lazy var rows: [(subject: Subject, current: AccessRow?, proposed: AccessRow)] = subjects.map { subject in
+        (subject, currentEvaluator?.row(for: subject), proposedEvaluator.row(for: subject))
     }
 
-    static func canonicalPrincipal(_ principal: String) -> String {
-        if principal.count == 12, principal.allSatisfy(\.isNumber) { return "arn:aws:iam::\(principal):root" }
-        return principal
+    func isPublic(_ subject: Subject) -> Bool { subject.kind == .anonymous || subject.kind == strangerSubject.kind }
+
+    /// The first valid Allow statement of the proposed policy that gives the subject one of `actions`.
+    func grantingStatement(_ subject: Subject, _ actions: ActionSet) -> String? {
+        proposedEvaluator.statements.first { statement in
+            statement.effect == .allow && !statement.actions.intersection(actions).isEmpty
+                && KeyPolicyEvaluator.applies(statement, to: subject) != nil
+        }?.path
     }
 
-    static func lists(_ action: JSONValue?, _ wanted: String) -> Bool {
-        guard let action else { return false }
-        let values = action.arrayValue ?? [action]
-        return values.contains { $0.stringValue?.caseInsensitiveCompare(wanted) == .orderedSame || $0.stringValue == "*" }
+    static func list(_ actions: ActionSet) -> String {
+        if actions == ActionSet.all { return "every KMS action (kms:*)" }
+        return actions.actions.joined(separator: ", ")
+    }
+}
+
+/// What one principal gains and loses between two policies, for `diff`.
+public struct PrincipalAccessChange: Sendable, Equatable, Codable {
+    public var principal: String
+    /// Catalogue actions, `kms:Decrypt` or `kms:Decrypt (conditional)` when the new state depends on the request.
+    public var gained: [String]
+    public var lost: [String]
+
+    public init(principal: String, gained: [String], lost: [String]) {
+        self.principal = principal
+        self.gained = gained
+        self.lost = lost
+    }
+}
+
+extension AWSKeyPolicyDialect {
+    /// Per principal (every principal either policy names, an unnamed one of
+    /// the key's account, one of any other account, anonymous): the actions
+    /// gained and lost, by the same evaluation as the analysis.
+    public func accessChanges(from current: PolicySnapshot, to proposed: PolicySnapshot, keyIdentifier: String? = nil)
+        -> [PrincipalAccessChange]
+    {
+        let input = KeyPolicyAnalysisInput(AnalysisRequest(current: current, proposed: proposed, keyIdentifier: keyIdentifier))
+        return input.rows.compactMap { subject, before, after in
+            guard let before else { return nil }
+            let gained = after.granted.subtracting(before.granted).union(after.allowed.intersection(before.conditional))
+            let lost = before.granted.subtracting(after.granted).union(before.allowed.intersection(after.conditional))
+            guard !gained.isEmpty || !lost.isEmpty else { return nil }
+            func names(_ set: ActionSet) -> [String] {
+                KMSActionCatalogue.actions.indices.filter(set.contains).map { i in
+                    KMSActionCatalogue.actions[i] + (after.access(i) == .conditional ? " (conditional)" : "")
+                }
+            }
+            return PrincipalAccessChange(principal: subject.description, gained: names(gained), lost: names(lost))
+        }
     }
 }

@@ -23,18 +23,30 @@ struct DiffCommand: AsyncParsableCommand {
             let a = PolicySnapshot(document: try context.readFile(old, what: "the old snapshot"))
             let b = PolicySnapshot(document: try context.readFile(new, what: "the new snapshot"))
             let summary = dialect.changeSummary(from: a, to: b)
+            // The semantic diff: what each principal gains and loses (AWS).
+            let access = (dialect as? AWSKeyPolicyDialect)?.accessChanges(from: a, to: b) ?? []
             if output == .json {
                 struct Document: Encodable {
                     let schema = "policy-change/diff@1"
                     let changes: ChangeSummary
+                    let access: [PrincipalAccessChange]
                 }
-                context.stdout.write(Envelope.encode(Document(changes: summary)))
-            } else if summary.isEmpty {
+                context.stdout.write(Envelope.encode(Document(changes: summary, access: access)))
+            } else if summary.isEmpty && access.isEmpty {
                 context.stdout.line("No differences: the two snapshots grant the same.")
             } else {
                 for entry in summary.entries {
                     context.stdout.line("\(entry.kind.rawValue) \(entry.subject)")
                     for detail in entry.details { context.stdout.line("    \(detail)") }
+                }
+                if !access.isEmpty {
+                    context.stdout.line("")
+                    context.stdout.line("Access by principal:")
+                    for change in access {
+                        context.stdout.line("  \(change.principal)")
+                        for action in change.gained { context.stdout.line("    + \(action)") }
+                        for action in change.lost { context.stdout.line("    - \(action)") }
+                    }
                 }
             }
             return .success
