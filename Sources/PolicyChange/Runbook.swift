@@ -94,6 +94,14 @@ public enum Target: Sendable, Equatable {
     }
 }
 
+extension Runbook {
+    /// The runbook asks for KMS's lockout safety check to be bypassed (never honoured).
+    public var requestsLockoutBypass: Bool {
+        if case .aws(let target) = target { return target.bypassPolicyLockoutSafetyCheck }
+        return false
+    }
+}
+
 public struct AWSTarget: Sendable, Equatable, Codable {
     /// Key ARN, key id or alias (`alias/…`).
     public var key: String
@@ -101,12 +109,31 @@ public struct AWSTarget: Sendable, Equatable, Codable {
     public var profile: String?
     /// Endpoint overrides by service name (`kms`, `sts`, `cloudtrail`, `access-analyzer`).
     public var endpoints: [String: String]
+    /// The runbook asks for KMS's `BypassPolicyLockoutSafetyCheck`. The tool
+    /// never sends it; validation reports `BYPASS_LOCKOUT_SAFETY_CHECK_REQUESTED`.
+    public var bypassPolicyLockoutSafetyCheck: Bool
 
-    public init(key: String, region: String? = nil, profile: String? = nil, endpoints: [String: String] = [:]) {
+    public init(
+        key: String, region: String? = nil, profile: String? = nil, endpoints: [String: String] = [:],
+        bypassPolicyLockoutSafetyCheck: Bool = false
+    ) {
         self.key = key
         self.region = region
         self.profile = profile
         self.endpoints = endpoints
+        self.bypassPolicyLockoutSafetyCheck = bypassPolicyLockoutSafetyCheck
+    }
+
+    private enum CodingKeys: String, CodingKey { case key, region, profile, endpoints, bypassPolicyLockoutSafetyCheck }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        key = try c.decode(String.self, forKey: .key)
+        region = try c.decodeIfPresent(String.self, forKey: .region)
+        profile = try c.decodeIfPresent(String.self, forKey: .profile)
+        endpoints = try c.decodeIfPresent([String: String].self, forKey: .endpoints) ?? [:]
+        // Journals written before the field existed lack it.
+        bypassPolicyLockoutSafetyCheck = try c.decodeIfPresent(Bool.self, forKey: .bypassPolicyLockoutSafetyCheck) ?? false
     }
 }
 

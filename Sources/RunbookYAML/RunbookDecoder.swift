@@ -148,7 +148,8 @@ struct RunbookDecoder {
     }
 
     private func decodeAWSTarget(_ node: YAMLNode) throws(RunbookError) -> AWSTarget {
-        let m = try mapping(node, for: "aws", keys: ["key", "region", "profile", "endpoints"])
+        let m = try mapping(
+            node, for: "aws", keys: ["key", "region", "profile", "endpoints", "bypass-policy-lockout-safety-check"])
         let keyNode = try required("key", in: m)
         let key = try nonEmptyString(keyNode, for: "key")
         var arnRegion: String?
@@ -173,7 +174,10 @@ struct RunbookDecoder {
             key: key,
             region: region,
             profile: try m.value("profile").map { node throws(RunbookError) in try nonEmptyString(node, for: "profile") },
-            endpoints: try endpoints(m.value("endpoints"))
+            endpoints: try endpoints(m.value("endpoints")),
+            bypassPolicyLockoutSafetyCheck: try m.value("bypass-policy-lockout-safety-check").map { node throws(RunbookError) in
+                try bool(node, for: "bypass-policy-lockout-safety-check")
+            } ?? false
         )
     }
 

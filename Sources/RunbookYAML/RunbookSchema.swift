@@ -161,7 +161,11 @@ public enum RunbookSchema {
                       "description": "Shared-config profile for credentials.",
                       "$ref": "#/$defs/non-empty-text"
                     },
-                    "endpoints": { "$ref": "#/$defs/endpoints" }
+                    "endpoints": { "$ref": "#/$defs/endpoints" },
+                    "bypass-policy-lockout-safety-check": {
+                      "description": "Asks for KMS's BypassPolicyLockoutSafetyCheck. policy-change never sends it: validation reports BYPASS_LOCKOUT_SAFETY_CHECK_REQUESTED and the run stops.",
+                      "type": "boolean"
+                    }
                   }
                 },
                 "azure": {

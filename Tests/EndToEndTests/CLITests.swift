@@ -81,6 +81,20 @@ struct CLITests {
         #expect((document["message"] as? String)?.isEmpty == false)
     }
 
+    @Test("A runbook asking for the lockout-safety bypass fails validation (3) and nothing is written")
+    func bypassRequested() async throws {
+        let sandbox = try Sandbox()
+        let before = try sandbox.livePolicy()
+        let validate = try await sandbox.product(
+            ["validate", "bypass.yaml", "--current", "default-policy.json", "--format", "json"])
+        #expect(validate.exitedNormally && validate.status == 3, "\(validate)")
+        #expect(validate.stdout.contains("BYPASS_LOCKOUT_SAFETY_CHECK_REQUESTED"), "\(validate)")
+        let run = try await sandbox.testbed(["run", "bypass.yaml", "--yes", "--state-dir", sandbox.statePath])
+        #expect(run.exitedNormally && run.status == 3, "\(run)")
+        #expect(try sandbox.livePolicy() == before, "the policy was not touched")
+        #expect(sandbox.writeCalls() == 0)
+    }
+
     // MARK: plan
 
     @Test("plan --current prints the change and exits 0")

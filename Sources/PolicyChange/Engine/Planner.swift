@@ -10,7 +10,8 @@ public enum Planner {
         let proposed = try dialect.proposedPolicy(from: current, applying: runbook.change)
         let findings = dialect.analyze(AnalysisRequest(
             current: current, proposed: proposed, requirements: runbook.require, caller: caller,
-            keyIdentifier: runbook.target.keyIdentifier, proposedFile: proposedFile(of: runbook)))
+            keyIdentifier: runbook.target.keyIdentifier, proposedFile: proposedFile(of: runbook),
+            bypassLockoutSafetyCheck: runbook.requestsLockoutBypass))
         return (plan(runbook: runbook, current: current, proposed: proposed, findings: findings, caller: caller, dialect: dialect), proposed)
     }
 

@@ -435,7 +435,8 @@ public final class RunEngine: Sendable {
     func analyze(_ proposed: PolicySnapshot, against current: PolicySnapshot?, caller: String?) -> [Finding] {
         dialect.analyze(AnalysisRequest(
             current: current, proposed: proposed, requirements: runbook.require, caller: caller,
-            keyIdentifier: runbook.target.keyIdentifier, proposedFile: Planner.proposedFile(of: runbook)))
+            keyIdentifier: runbook.target.keyIdentifier, proposedFile: Planner.proposedFile(of: runbook),
+            bypassLockoutSafetyCheck: runbook.requestsLockoutBypass))
     }
 
     /// `timeout`: how long to wait for an answer (nobody at the terminal); then the run stops before apply.

@@ -60,7 +60,8 @@ struct ValidateCommand: AsyncParsableCommand {
                 }
                 request = AnalysisRequest(
                     current: current == nil ? nil : base, proposed: proposedSnapshot, requirements: book.require,
-                    caller: caller, keyIdentifier: keyARN ?? book.target.keyIdentifier, proposedFile: Planner.proposedFile(of: book))
+                    caller: caller, keyIdentifier: keyARN ?? book.target.keyIdentifier, proposedFile: Planner.proposedFile(of: book),
+                    bypassLockoutSafetyCheck: book.requestsLockoutBypass)
             } else {
                 let cloud = cloud!
                 dialect = try context.dialect(for: cloud)
