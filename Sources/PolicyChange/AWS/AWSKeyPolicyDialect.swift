@@ -297,6 +297,16 @@ public struct AWSKeyPolicyDialect: PolicyDialect {
     // MARK: Analysis
 
     public func analyze(_ request: AnalysisRequest) -> [Finding] {
-        AWSKeyPolicyAnalysis(request: request).findings()
+        let findings = AWSKeyPolicyAnalysis(request: request).findings()
+        guard request.proposedFile == nil else { return findings }
+        // line:column are places in a file (DESIGN §5). A proposal computed by
+        // edits has no file a reader could open, so only its JSON path is kept.
+        return findings.map { finding in
+            guard finding.file == nil else { return finding }
+            var located = finding
+            located.line = nil
+            located.column = nil
+            return located
+        }
     }
 }
