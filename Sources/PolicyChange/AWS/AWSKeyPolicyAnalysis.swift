@@ -186,4 +186,10 @@ extension AWSKeyPolicyDialect {
             return PrincipalAccessChange(principal: subject.description, gained: names(gained), lost: names(lost))
         }
     }
+
+    public func principalAccessChanges(from current: PolicySnapshot, to proposed: PolicySnapshot, keyIdentifier: String?)
+        -> [PrincipalAccessChange]?
+    {
+        accessChanges(from: current, to: proposed, keyIdentifier: keyIdentifier)
+    }
 }
