@@ -110,18 +110,31 @@ public struct JSONParser {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
     }
 
+    /// Where the last column count stopped: positions are asked for in
+    /// increasing order, so each one counts on from the previous one on the
+    /// same line (rescanning from the line start is quadratic on a one-line policy).
+    private var columnIndex = 0
+    private var column = 1
+
     private var position: JSONPosition {
-        // Columns count characters, not bytes: skip UTF-8 continuation bytes.
-        var column = 1
-        var i = lineStart
-        while i < index {
-            if bytes[i] & 0xC0 != 0x80 { column += 1 }
-            i += 1
+        mutating get {
+            // Columns count characters, not bytes: skip UTF-8 continuation bytes.
+            if columnIndex < lineStart || columnIndex > index {
+                columnIndex = lineStart
+                column = 1
+            }
+            var i = columnIndex, column = self.column
+            while i < index {
+                if bytes[i] & 0xC0 != 0x80 { column += 1 }
+                i += 1
+            }
+            columnIndex = i
+            self.column = column
+            return JSONPosition(line: line, column: column)
         }
-        return JSONPosition(line: line, column: column)
     }
 
-    private func fail(_ message: String) -> JSONSyntaxError {
+    private mutating func fail(_ message: String) -> JSONSyntaxError {
         JSONSyntaxError(message: message, position: position)
     }
 
@@ -248,6 +261,7 @@ public struct JSONParser {
         index += 1  // opening quote
         var scalars = String.UnicodeScalarView()
         var runStart = index
+        var escaped = false
         func flush(_ bytes: ArraySlice<UInt8>, into scalars: inout String.UnicodeScalarView) {
             scalars.append(contentsOf: String(decoding: bytes, as: UTF8.self).unicodeScalars)
         }
@@ -255,10 +269,17 @@ public struct JSONParser {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
+                if !escaped {
+                    // No escape: the bytes are the string (validated as UTF-8 by the decoding).
+                    let text = String(decoding: bytes[runStart..<index], as: UTF8.self)
+                    index += 1
+                    return text
+                }
                 flush(bytes[runStart..<index], into: &scalars)
                 index += 1
                 return String(scalars)
             case UInt8(ascii: "\\"):
+                escaped = true
                 flush(bytes[runStart..<index], into: &scalars)
                 index += 1
                 guard index < bytes.count else { break }

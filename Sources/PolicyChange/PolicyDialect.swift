@@ -20,6 +20,19 @@ public protocol PolicyDialect: Sendable {
 
     /// What changes between two snapshots, for plans and reviewers.
     func changeSummary(from current: PolicySnapshot, to proposed: PolicySnapshot) -> ChangeSummary
+
+    /// What each principal gains and loses between two snapshots, or nil when
+    /// the dialect does not evaluate access per principal.
+    func principalAccessChanges(from current: PolicySnapshot, to proposed: PolicySnapshot, keyIdentifier: String?)
+        -> [PrincipalAccessChange]?
+}
+
+extension PolicyDialect {
+    public func principalAccessChanges(from current: PolicySnapshot, to proposed: PolicySnapshot, keyIdentifier: String?)
+        -> [PrincipalAccessChange]?
+    {
+        nil
+    }
 }
 
 public struct AnalysisRequest: Sendable {

@@ -28,6 +28,14 @@ struct PlanRenderer {
                 for detail in entry.details { out += "      \(detail)\n" }
             }
         }
+        if let access = plan.access, !access.isEmpty {
+            out += "\nAccess by principal:\n"
+            for change in access {
+                out += "  \(change.principal)\n"
+                for action in change.gained { out += terminal.styled("    + \(action)", .green) + "\n" }
+                for action in change.lost { out += terminal.styled("    - \(action)", .red) + "\n" }
+            }
+        }
         out += "\n" + findingsText(plan.findings, verdict: plan.verdict)
         out += "\nSteps:\n"
         for (i, step) in plan.steps.enumerated() { out += "  \(i + 1). \(step)\n" }
@@ -65,6 +73,18 @@ struct PlanRenderer {
                 }
             }
             out += "```\n\n"
+        }
+        if let access = plan.access, !access.isEmpty {
+            out += "### Access by principal\n\n"
+            out += "| Principal | Gains | Loses |\n|---|---|---|\n"
+            func cell(_ actions: [String]) -> String {
+                actions.isEmpty ? "—" : actions.map { "`\($0)`" }.joined(separator: ", ")
+            }
+            for change in access {
+                let principal = change.principal.replacingOccurrences(of: "|", with: "\\|")
+                out += "| \(principal) | \(cell(change.gained)) | \(cell(change.lost)) |\n"
+            }
+            out += "\n"
         }
         out += "### Findings\n\n"
         if plan.findings.isEmpty {

@@ -71,6 +71,50 @@ import Testing
         #expect(text.contains("1. backup the live policy\n2. apply"))
     }
 
+    static let access = [
+        PrincipalAccessChange(
+            principal: "arn:aws:iam::152535741197:role/cc-kafka", gained: ["kms:CreateGrant", "kms:Decrypt (conditional)"], lost: []),
+        PrincipalAccessChange(principal: "arn:aws:iam::111122223333:role/old", gained: [], lost: ["kms:Encrypt", "kms:Sign"]),
+    ]
+
+    @Test func markdownPlanShowsTheAccessChangePerPrincipal() throws {
+        var plan = Self.plan
+        plan.access = Self.access
+        let text = PlanRenderer().markdown(plan)
+        #expect(text.contains(
+            "### Access by principal\n\n| Principal | Gains | Loses |\n|---|---|---|\n"
+                + "| arn:aws:iam::152535741197:role/cc-kafka | `kms:CreateGrant`, `kms:Decrypt (conditional)` | — |\n"
+                + "| arn:aws:iam::111122223333:role/old | — | `kms:Encrypt`, `kms:Sign` |\n\n### Findings"))
+        // Without access data (or with no change in access) there is no section.
+        #expect(!PlanRenderer().markdown(Self.plan).contains("Access by principal"))
+        plan.access = []
+        #expect(!PlanRenderer().markdown(plan).contains("Access by principal"))
+    }
+
+    @Test func textPlanShowsTheAccessChangePerPrincipal() {
+        var plan = Self.plan
+        plan.access = Self.access
+        let text = PlanRenderer().text(plan)
+        #expect(text.contains(
+            "Access by principal:\n  arn:aws:iam::152535741197:role/cc-kafka\n    + kms:CreateGrant\n    + kms:Decrypt (conditional)\n"
+                + "  arn:aws:iam::111122223333:role/old\n    - kms:Encrypt\n    - kms:Sign\n\nFindings: 3"))
+        #expect(!PlanRenderer().text(Self.plan).contains("Access by principal"))
+    }
+
+    @Test func jsonPlanAddsAccessAndKeepsItsFields() throws {
+        var plan = Self.plan
+        plan.access = Self.access
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(PlanRenderer().json(plan).utf8)) as? [String: Any])
+        let fields = try #require(object["plan"] as? [String: Any])
+        for key in ["runbook", "changeTicket", "cloud", "key", "caller", "noChanges", "changes", "findings", "verdict", "steps", "proposedPolicy"] {
+            #expect(fields.keys.contains(key), "plan lacks \(key)")
+        }
+        let access = try #require(fields["access"] as? [[String: Any]])
+        #expect(access.count == 2)
+        #expect(access[0]["principal"] as? String == "arn:aws:iam::152535741197:role/cc-kafka")
+        #expect(access[1]["lost"] as? [String] == ["kms:Encrypt", "kms:Sign"])
+    }
+
     @Test func textPlanWithoutColourHasNoEscapes() {
         let text = PlanRenderer().text(Self.plan)
         #expect(!text.contains("\u{1B}["))

@@ -86,6 +86,22 @@ struct CoreModelTests {
         #expect(!text.contains("environment=") && !text.contains("Basic") && !text.contains("c2VjcmV0"))
     }
 
+    @Test("an AWS plan carries what each principal gains and loses; the vendor's role gains its actions")
+    func planAccess() throws {
+        let runbook = TestRunbooks.addConfluent()
+        let (plan, proposed) = try Planner.plan(
+            runbook: runbook, current: Fixtures.defaultPolicy, caller: TestRunbooks.caller, dialect: AWSKeyPolicyDialect())
+        let access = try #require(plan.access)
+        #expect(access == AWSKeyPolicyDialect().accessChanges(
+            from: Fixtures.defaultPolicy, to: proposed, keyIdentifier: runbook.target.keyIdentifier))
+        let role = try #require(access.first { $0.principal == TestRunbooks.confluentRole })
+        #expect(role.gained.contains("kms:Decrypt") && role.gained.contains("kms:CreateGrant"))
+        #expect(role.lost.isEmpty)
+        let (unchanged, _) = try Planner.plan(
+            runbook: runbook, current: Fixtures.withConfluent, caller: nil, dialect: AWSKeyPolicyDialect())
+        #expect(unchanged.access == [])
+    }
+
     @Test("a plan of a runbook already applied says so")
     func planNoChanges() throws {
         let (plan, _) = try Planner.plan(

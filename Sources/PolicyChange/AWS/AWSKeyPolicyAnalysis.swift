@@ -105,14 +105,34 @@ public final class KeyPolicyAnalysisInput {
 
     /// A principal of an account neither policy names: what "public" means.
     public lazy var strangerSubject: Subject = {
-        let text = String(decoding: (current?.data ?? Data()) + proposed.data, as: UTF8.self)
-        let account = ["999999999999", "999988887777", "000000000001"].first { !text.contains($0) } ?? "999999999998"
+        let texts = [current?.data, proposed.data].compactMap { $0 }
+        let account = ["999999999999", "999988887777", "000000000001"].first { id in
+            !texts.contains { Self.bytes($0, contain: Array(id.utf8)) }
+        } ?? "999999999998"
         return .unnamed(in: account, label: "a principal of any other AWS account")
     }()
 
     /// Each subject's access under the current and the proposed policy.
     public lazy var rows: [(subject: Subject, current: AccessRow?, proposed: AccessRow)] = subjects.map { subject in
         (subject, currentEvaluator?.row(for: subject), proposedEvaluator.row(for: subject))
+    }
+
+    /// A plain byte search (the ids searched for are ASCII digits).
+    static func bytes(_ data: Data, contain needle: [UInt8]) -> Bool {
+        guard let first = needle.first, data.count >= needle.count else { return false }
+        return data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Bool in
+            let last = buffer.count - needle.count
+            var i = 0
+            while i <= last {
+                if buffer[i] == first {
+                    var j = 1
+                    while j < needle.count, buffer[i + j] == needle[j] { j += 1 }
+                    if j == needle.count { return true }
+                }
+                i += 1
+            }
+            return false
+        }
     }
 
     func isPublic(_ subject: Subject) -> Bool { subject.kind == .anonymous || subject.kind == strangerSubject.kind }
@@ -165,5 +185,11 @@ extension AWSKeyPolicyDialect {
             }
             return PrincipalAccessChange(principal: subject.description, gained: names(gained), lost: names(lost))
         }
+    }
+
+    public func principalAccessChanges(from current: PolicySnapshot, to proposed: PolicySnapshot, keyIdentifier: String?)
+        -> [PrincipalAccessChange]?
+    {
+        accessChanges(from: current, to: proposed, keyIdentifier: keyIdentifier)
     }
 }

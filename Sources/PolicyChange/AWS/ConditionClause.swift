@@ -120,7 +120,7 @@ public struct ConditionClause: Sendable {
     private func unnamedArn(account: String) -> Bool? {
         switch base {
         case "StringEquals", "ArnEquals", "StringEqualsIgnoreCase":
-            return values.contains { $0.scalarText?.contains("*") == false && $0.scalarText?.contains("?") == false } ? false : nil
+            return values.contains { $0.scalarText?.containsASCII(UInt8(ascii: "*")) == false && $0.scalarText?.containsASCII(UInt8(ascii: "?")) == false } ? false : nil
         case "StringNotEquals", "ArnNotEquals", "StringNotEqualsIgnoreCase": return true
         default: return nil
         }
@@ -129,7 +129,7 @@ public struct ConditionClause: Sendable {
     /// ARNs named by `aws:PrincipalArn` equality conditions: principals too.
     var namedPrincipalArns: [String] {
         guard key.lowercased() == "aws:principalarn" else { return [] }
-        return textValues.filter { !$0.contains("*") && !$0.contains("?") }
+        return textValues.filter { !$0.containsASCII(UInt8(ascii: "*")) && !$0.containsASCII(UInt8(ascii: "?")) }
     }
 }
 

@@ -81,8 +81,49 @@ public struct AccessRow: Sendable, Equatable {
 public struct KeyPolicyEvaluator: Sendable {
     public let statements: [KeyPolicyStatement]
 
+    /// The statements that can name a subject, by what names it (indices into
+    /// `statements`): a subject's row looks only at these, not at every statement.
+    private let byARN: [String: [Int]]
+    private let byAccount: [String: [Int]]
+    private let byService: [String: [Int]]
+    /// `*` and `NotPrincipal` statements: candidates for every subject.
+    private let forEveryone: [Int]
+
     public init(_ policy: ParsedKeyPolicy) {
         statements = policy.statements.filter(\.isValid)
+        var byARN: [String: [Int]] = [:], byAccount: [String: [Int]] = [:], byService: [String: [Int]] = [:]
+        var forEveryone: [Int] = []
+        for (i, statement) in statements.enumerated() {
+            guard let set = statement.principals else { continue }  // names no one
+            if set.everyone || statement.negatedPrincipal {
+                forEveryone.append(i)
+                continue
+            }
+            for arn in set.arns { byARN[arn, default: []].append(i) }
+            for account in set.accounts { byAccount[account, default: []].append(i) }
+            for service in set.services { byService[service, default: []].append(i) }
+        }
+        self.byARN = byARN
+        self.byAccount = byAccount
+        self.byService = byService
+        self.forEveryone = forEveryone
+    }
+
+    /// Indices of the statements whose principal element may cover the
+    /// subject (a superset of those `names` accepts; a statement may repeat,
+    /// which changes no union).
+    private func candidates(for subject: Subject) -> [Int] {
+        var result = forEveryone
+        switch subject.kind {
+        case .aws(let arn, let account):
+            if let arn, let listed = byARN[arn] { result += listed }
+            if let listed = byAccount[account] { result += listed }
+        case .service(let name):
+            if let listed = byService[name] { result += listed }
+        case .anonymous:
+            break
+        }
+        return result
     }
 
     /// Whether the statement's principal element covers the subject.
@@ -118,7 +159,8 @@ public struct KeyPolicyEvaluator: Sendable {
 
     public func row(for subject: Subject) -> AccessRow {
         var allow = ActionSet(), allowIf = ActionSet(), deny = ActionSet(), denyIf = ActionSet()
-        for statement in statements {
+        for index in candidates(for: subject) {
+            let statement = statements[index]
             guard let conditional = Self.applies(statement, to: subject) else { continue }
             switch (statement.effect, conditional) {
             case (.allow?, false): allow = allow.union(statement.actions)

@@ -58,6 +58,9 @@ public struct ParsedKeyPolicy: Sendable {
     public let statements: [KeyPolicyStatement]
     /// The file line:column refer to.
     public let file: String?
+    /// The catalogue actions of each action pattern the statements name, as
+    /// written: computed once per distinct pattern, shared by the rules.
+    let actionSets: [String: ActionSet]
 
     public init(_ data: Data, file: String? = nil) {
         self.data = data
@@ -66,12 +69,20 @@ public struct ParsedKeyPolicy: Sendable {
             let document = try JSONParser.parse(data)
             self.document = document
             syntaxError = nil
-            statements = KeyPolicyStatement.statements(of: document.root)
+            var cache: [String: ActionSet] = [:]
+            statements = KeyPolicyStatement.statements(of: document.root, actionSets: &cache)
+            actionSets = cache
         } catch {
             document = nil
             syntaxError = error
             statements = []
+            actionSets = [:]
         }
+    }
+
+    /// The catalogue actions a pattern as written stands for.
+    func actionSet(_ text: String) -> ActionSet {
+        actionSets[text] ?? ActionSet(matching: ActionPattern(text))
     }
 
     public var root: JSONValue? { document?.root }
@@ -108,15 +119,17 @@ public struct KeyPolicyStatement: Sendable {
     /// an invalid statement grants nothing (KMS would reject the policy).
     public let isValid: Bool
 
-    static func statements(of root: JSONValue) -> [KeyPolicyStatement] {
+    static func statements(of root: JSONValue, actionSets: inout [String: ActionSet]) -> [KeyPolicyStatement] {
         guard let statement = root["Statement"] else { return [] }
         if let items = statement.arrayValue {
-            return items.enumerated().map { KeyPolicyStatement(index: $0.offset, path: "Statement[\($0.offset)]", value: $0.element) }
+            return items.enumerated().map {
+                KeyPolicyStatement(index: $0.offset, path: "Statement[\($0.offset)]", value: $0.element, actionSets: &actionSets)
+            }
         }
-        return [KeyPolicyStatement(index: 0, path: "Statement", value: statement)]
+        return [KeyPolicyStatement(index: 0, path: "Statement", value: statement, actionSets: &actionSets)]
     }
 
-    init(index: Int, path: String, value: JSONValue) {
+    init(index: Int, path: String, value: JSONValue, actionSets: inout [String: ActionSet]) {
         self.index = index
         self.path = path
         self.value = value
@@ -134,7 +147,15 @@ public struct KeyPolicyStatement: Sendable {
         let patterns = (actionValue.map { $0.arrayValue ?? [$0] } ?? []).compactMap(\.stringValue).map(ActionPattern.init)
         actionPatterns = patterns
         var set = ActionSet()
-        for pattern in patterns { set = set.union(ActionSet(matching: pattern)) }
+        for pattern in patterns {
+            if let known = actionSets[pattern.text] {
+                set = set.union(known)
+            } else {
+                let expansion = ActionSet(matching: pattern)
+                actionSets[pattern.text] = expansion
+                set = set.union(expansion)
+            }
+        }
         actions = negatedAction ? set.complement : set
         conditions = value["Condition"].map(ConditionClause.clauses) ?? []
         let grammarOK = effect != nil && principals != nil && actionValue != nil
@@ -190,7 +211,7 @@ public struct PrincipalSet: Sendable {
                     guard AWSPrincipal.isServiceName(text) else { return nil }
                     services.insert(text.lowercased())
                 case "Federated", "CanonicalUser":
-                    guard !text.isEmpty, !text.contains("*") else { return nil }
+                    guard !text.isEmpty, !text.containsASCII(UInt8(ascii: "*")) else { return nil }
                     others.insert(text)
                 default:
                     return nil
@@ -212,6 +233,11 @@ public struct AWSPrincipal: Sendable, Hashable {
     /// (which maps to `arn:aws:iam::A:role/R`, the principal a key policy names),
     /// `arn:aws:sts::A:federated-user/N`. Nil for anything else (groups, partial wildcards, unique ids).
     public init?(_ text: String) {
+        if let parsed = Self.parseASCII(text) {
+            guard let parsed else { return nil }
+            (arn, account) = parsed
+            return
+        }
         if text.count == 12, text.allSatisfy(\.isASCIIDigit) {
             arn = "arn:aws:iam::\(text):root"
             account = text
@@ -219,7 +245,7 @@ public struct AWSPrincipal: Sendable, Hashable {
         }
         let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "arn", ["aws", "aws-cn", "aws-us-gov"].contains(parts[1]), parts[3].isEmpty,
-            parts[4].count == 12, parts[4].allSatisfy(\.isASCIIDigit), !text.contains("*"), !text.contains("?")
+            parts[4].count == 12, parts[4].allSatisfy(\.isASCIIDigit), !text.containsASCII(UInt8(ascii: "*")), !text.containsASCII(UInt8(ascii: "?"))
         else { return nil }
         let partition = parts[1], accountID = String(parts[4]), resource = parts[5]
         account = accountID
@@ -245,6 +271,65 @@ public struct AWSPrincipal: Sendable, Hashable {
         }
     }
 
+    /// The same reading over the bytes of an ASCII text (what policies hold),
+    /// without splitting into substrings: nil when the text is not ASCII (the
+    /// general reading above applies), `.some(nil)` when it is no principal.
+    private static func parseASCII(_ original: String) -> (arn: String, account: String)?? {
+        var text = original
+        return text.withUTF8 { b -> (arn: String, account: String)?? in
+            var hasWildcard = false
+            var cuts = (0, 0, 0, 0, 0), colons = 0
+            for (i, c) in b.enumerated() {
+                if c >= 0x80 { return .none }
+                if c == UInt8(ascii: "*") || c == UInt8(ascii: "?") { hasWildcard = true }
+                if c == UInt8(ascii: ":"), colons < 5 {
+                    switch colons {
+                    case 0: cuts.0 = i
+                    case 1: cuts.1 = i
+                    case 2: cuts.2 = i
+                    case 3: cuts.3 = i
+                    default: cuts.4 = i
+                    }
+                    colons += 1
+                }
+            }
+            func isDigits(_ r: Range<Int>) -> Bool { r.allSatisfy { b[$0] >= UInt8(ascii: "0") && b[$0] <= UInt8(ascii: "9") } }
+            func string(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self) }
+            if b.count == 12, isDigits(0..<12) { return .some((arn: "arn:aws:iam::\(original):root", account: original)) }
+            guard colons == 5, !hasWildcard else { return .some(nil) }
+            let partition = string(cuts.0 + 1..<cuts.1)
+            guard string(0..<cuts.0) == "arn", partition == "aws" || partition == "aws-cn" || partition == "aws-us-gov",
+                cuts.3 == cuts.2 + 1, cuts.4 - cuts.3 - 1 == 12, isDigits(cuts.3 + 1..<cuts.4)
+            else { return .some(nil) }
+            let account = string(cuts.3 + 1..<cuts.4)
+            let resource = UnsafeBufferPointer(rebasing: b[(cuts.4 + 1)...])
+            func resourceStarts(_ prefix: StaticString) -> Bool {
+                resource.count >= prefix.utf8CodeUnitCount
+                    && prefix.withUTF8Buffer { p in resource.prefix(p.count).elementsEqual(p) }
+            }
+            switch string(cuts.1 + 1..<cuts.2) {
+            case "iam":
+                if resource.count == 4, resourceStarts("root") { return .some((arn: "arn:\(partition):iam::\(account):root", account: account)) }
+                guard resourceStarts("user/") || resourceStarts("role/"), resource.count > 5 else { return .some(nil) }
+                return .some((arn: original, account: account))
+            case "sts":
+                let slashes = resource.indices.filter { resource[$0] == UInt8(ascii: "/") }
+                guard let first = slashes.first else { return .some(nil) }
+                let segment0 = String(decoding: resource[..<first], as: UTF8.self)
+                if slashes.count >= 2, segment0 == "assumed-role", slashes[1] > first + 1 {
+                    let role = String(decoding: resource[(first + 1)..<slashes[1]], as: UTF8.self)
+                    return .some((arn: "arn:\(partition):iam::\(account):role/\(role)", account: account))
+                }
+                if slashes.count == 1, segment0 == "federated-user", first + 1 < resource.count {
+                    return .some((arn: original, account: account))
+                }
+                return .some(nil)
+            default:
+                return .some(nil)
+            }
+        }
+    }
+
     static func isServiceName(_ text: String) -> Bool {
         let lower = text.lowercased()
         guard lower.hasSuffix(".amazonaws.com") || lower.hasSuffix(".amazonaws.com.cn") else { return false }
@@ -256,6 +341,19 @@ public struct AWSPrincipal: Sendable, Hashable {
     static func isUniqueID(_ text: String) -> Bool {
         (text.hasPrefix("AROA") || text.hasPrefix("AIDA")) && text.count >= 16
             && text.allSatisfy { $0.isASCIIDigit || ($0.isASCII && $0.isUppercase) }
+    }
+}
+
+extension String {
+    /// Whether the string holds the ASCII character `byte` (as a whole
+    /// character, as `contains("*")` means it), without Foundation's search.
+    func containsASCII(_ byte: UInt8) -> Bool {
+        var found = false
+        for b in utf8 {
+            if b >= 0x80 { return contains(Character(Unicode.Scalar(byte))) }
+            if b == byte { found = true }
+        }
+        return found
     }
 }
 

@@ -193,11 +193,14 @@ public struct RunPlan: Sendable, Equatable, Codable {
     public var steps: [String]
     public var window: MaintenanceWindow?
     public var proposedPolicy: String
+    /// What each principal gains and loses, when the dialect evaluates access
+    /// (AWS); nil otherwise, and absent from plans recorded before it existed.
+    public var access: [PrincipalAccessChange]?
 
     public init(
         runbook: String, changeTicket: String?, cloud: Cloud, key: String, caller: String?, noChanges: Bool,
         changes: ChangeSummary, findings: [Finding], verdict: Verdict, steps: [String], window: MaintenanceWindow?,
-        proposedPolicy: String
+        proposedPolicy: String, access: [PrincipalAccessChange]? = nil
     ) {
         self.runbook = runbook
         self.changeTicket = changeTicket
@@ -211,5 +214,6 @@ public struct RunPlan: Sendable, Equatable, Codable {
         self.steps = steps
         self.window = window
         self.proposedPolicy = proposedPolicy
+        self.access = access
     }
 }

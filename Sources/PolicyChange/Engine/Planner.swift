@@ -29,7 +29,8 @@ public enum Planner {
             key: runbook.target.keyIdentifier, caller: caller, noChanges: noChanges,
             changes: noChanges ? ChangeSummary() : dialect.changeSummary(from: current, to: proposed),
             findings: findings, verdict: Verdict(findings: findings, failOn: failOn),
-            steps: runbook.steps.map(describe), window: runbook.window, proposedPolicy: proposed.text)
+            steps: runbook.steps.map(describe), window: runbook.window, proposedPolicy: proposed.text,
+            access: dialect.principalAccessChanges(from: current, to: proposed, keyIdentifier: runbook.target.keyIdentifier))
     }
 
     /// When the proposal is exactly one file (a lone `replace-policy`),

@@ -220,7 +220,7 @@ struct WildcardWithoutLikeOperatorRule: KeyPolicyRule {
 
     static func check(_ input: KeyPolicyAnalysisInput) -> [Finding] {
         clauses(input).compactMap { s, clause in
-            guard literal.contains(clause.base), let value = clause.textValues.first(where: { $0.contains("*") || $0.contains("?") })
+            guard literal.contains(clause.base), let value = clause.textValues.first(where: { $0.containsASCII(UInt8(ascii: "*")) || $0.containsASCII(UInt8(ascii: "?")) })
             else { return nil }
             let like = clause.written.replacingOccurrences(of: "Equals", with: "Like").replacingOccurrences(of: "IgnoreCase", with: "")
             return finding(input.proposed, "\(value) has a wildcard, but \(clause.written) compares literally; use \(like)", at: "\(s.path).\(clause.path)")

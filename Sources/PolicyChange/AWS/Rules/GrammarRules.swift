@@ -182,7 +182,7 @@ struct InvalidActionRule: KeyPolicyRule {
                     if text == "*" { continue }
                     if !text.lowercased().hasPrefix("kms:") {
                         found.append(finding(input.proposed, "\"\(text)\" is not a KMS action; a key policy grants only kms: actions", at: path))
-                    } else if ActionPattern(text).expansion().isEmpty {
+                    } else if input.proposed.actionSet(text).isEmpty {
                         found.append(finding(input.proposed, "\"\(text)\" matches no KMS action" + suggestion(text), at: path))
                     }
                 }
@@ -262,7 +262,7 @@ struct InvalidPrincipalFormatRule: KeyPolicyRule {
                             message = nil
                         } else if text.contains(":group/") {
                             message = "\(text) is an IAM group; groups are not principals"
-                        } else if text.contains("*") || text.contains("?") {
+                        } else if text.containsASCII(UInt8(ascii: "*")) || text.containsASCII(UInt8(ascii: "?")) {
                             message = "\(text): a wildcard cannot stand for part of a principal"
                         } else {
                             message = "\(text) is not an account id or the ARN of an account, role, user or session"
@@ -273,7 +273,7 @@ struct InvalidPrincipalFormatRule: KeyPolicyRule {
                 case "Service":
                     message = text.map(AWSPrincipal.isServiceName) == true ? nil : "\(text ?? "a non-string") is not a service principal name"
                 case "Federated", "CanonicalUser":
-                    message = text.map { !$0.isEmpty && !$0.contains("*") } == true ? nil : "\(text ?? "a non-string") is not a \(type) principal"
+                    message = text.map { !$0.isEmpty && !$0.containsASCII(UInt8(ascii: "*")) } == true ? nil : "\(text ?? "a non-string") is not a \(type) principal"
                 default:
                     message = nil  // INVALID_POLICY_ELEMENT reports the type
                 }
@@ -381,7 +381,7 @@ struct RedundantActionRule: KeyPolicyRule {
             for key in ["Action", "NotAction"] {
                 guard let value = s.value[key]?.arrayValue else { continue }
                 let entries = value.enumerated().compactMap { i, item in
-                    item.stringValue.map { (i, $0, ActionSet(matching: ActionPattern($0))) }
+                    item.stringValue.map { (i, $0, input.proposed.actionSet($0)) }
                 }
                 for (i, text, set) in entries where !set.isEmpty {
                     let cover = entries.first { j, other, otherSet in
