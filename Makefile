@@ -16,7 +16,10 @@ BIN_RELEASE = .build/release/policy-change
 help:
 	@echo "make demo    build and run the example runbook"
 	@echo "make test    install what is missing, build and run every test"
-	@echo "make bench   benchmarks (hyperfine): start-up, runbook load, plan"
+	@echo "make bench   benchmarks (hyperfine): start-up, runbook load, plan, plan vs the aws CLI"
+	@echo "make bench-analysis   the analysis of a 32 KB policy, beside parliament"
+	@echo "make docs    regenerate docs/findings.md from the rules"
+	@echo "make catalogue   regenerate the KMS action catalogue from the botocore model"
 	@echo "make format  swift format the sources in place"
 
 # System libraries the package links (pkg-config names yaml-0.1 and libcurl).

@@ -21,14 +21,28 @@ public struct ActionPattern: Sendable, Hashable, CustomStringConvertible {
 
     /// `subject` already lowercased (the catalogue keeps its names so, to match without allocating).
     func matches(lowercased subject: [Unicode.Scalar]) -> Bool {
-        // Iterative glob with one backtrack point: linear for the patterns IAM allows.
+        Glob.matches(pattern: scalars, subject: subject)
+    }
+
+    /// The catalogue actions the pattern stands for (`kms:ReEncrypt*` →
+    /// `kms:ReEncryptFrom`, `kms:ReEncryptTo`), in catalogue order.
+    public func expansion(in catalogue: [String] = KMSActionCatalogue.actions) -> [String] {
+        catalogue.filter(matches)
+    }
+}
+
+/// `*` (any run) and `?` (one character) matching, as IAM's actions and
+/// `StringLike` conditions use it. Iterative with one backtrack point: linear
+/// for the patterns IAM allows.
+enum Glob {
+    static func matches(pattern: [Unicode.Scalar], subject: [Unicode.Scalar]) -> Bool {
         var p = 0, s = 0
         var star: Int? = nil, resume = 0
         while s < subject.count {
-            if p < scalars.count, scalars[p] == "?" || scalars[p] == subject[s] {
+            if p < pattern.count, pattern[p] == "?" || pattern[p] == subject[s] {
                 p += 1
                 s += 1
-            } else if p < scalars.count, scalars[p] == "*" {
+            } else if p < pattern.count, pattern[p] == "*" {
                 star = p
                 resume = s
                 p += 1
@@ -40,13 +54,7 @@ public struct ActionPattern: Sendable, Hashable, CustomStringConvertible {
                 return false
             }
         }
-        while p < scalars.count, scalars[p] == "*" { p += 1 }
-        return p == scalars.count
-    }
-
-    /// The catalogue actions the pattern stands for (`kms:ReEncrypt*` →
-    /// `kms:ReEncryptFrom`, `kms:ReEncryptTo`), in catalogue order.
-    public func expansion(in catalogue: [String] = KMSActionCatalogue.actions) -> [String] {
-        catalogue.filter(matches)
+        while p < pattern.count, pattern[p] == "*" { p += 1 }
+        return p == pattern.count
     }
 }

@@ -138,27 +138,7 @@ struct CaseSensitiveGlob {
     let pattern: [Unicode.Scalar]
     init(_ text: String) { pattern = Array(text.unicodeScalars) }
     func matches(_ text: String) -> Bool {
-        let subject = Array(text.unicodeScalars)
-        var p = 0, s = 0
-        var star: Int? = nil, resume = 0
-        while s < subject.count {
-            if p < pattern.count, pattern[p] == "?" || pattern[p] == subject[s] {
-                p += 1
-                s += 1
-            } else if p < pattern.count, pattern[p] == "*" {
-                star = p
-                resume = s
-                p += 1
-            } else if let star {
-                p = star + 1
-                resume += 1
-                s = resume
-            } else {
-                return false
-            }
-        }
-        while p < pattern.count, pattern[p] == "*" { p += 1 }
-        return p == pattern.count
+        Glob.matches(pattern: pattern, subject: Array(text.unicodeScalars))
     }
 }
 
