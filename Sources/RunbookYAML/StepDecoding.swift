@@ -22,6 +22,25 @@ extension RunbookDecoder {
         "command": ["run", "environment"],
     ]
 
+    /// Step options the engine does not honour for a step, and why. DESIGN §3
+    /// lets every step take them; where one cannot mean anything safe the
+    /// runbook is refused rather than the option silently ignored.
+    static let unsupportedOptions: [String: [String: String]] = [
+        "backup": [
+            "timeout": "its cloud calls carry the HTTP transport's timeouts",
+            "retries": "its cloud calls are retried by the HTTP transport",
+        ],
+        "validate": [
+            "timeout": "local analysis takes milliseconds; Access Analyzer calls carry the HTTP transport's timeouts",
+            "retries": "a failed validation is final; Access Analyzer calls are retried by the HTTP transport",
+        ],
+        "approve": ["retries": "a refusal is final"],
+        "apply": [
+            "timeout": "a write in flight is never cut short (the HTTP transport has its own timeouts)",
+            "retries": "a write is never repeated blindly (throttling and 5xx are retried by the HTTP transport)",
+        ],
+    ]
+
     func decodeSteps(_ node: YAMLNode, cloud: Cloud) throws(RunbookError) -> [Step] {
         let items = try sequence(node, for: "steps")
         var steps: [Step] = []
@@ -45,6 +64,12 @@ extension RunbookDecoder {
             return Step(.wait(try duration(value, for: "wait")), location: here)
         }
         let m = try mapping(value, for: keyword, keys: Self.stepSettings[keyword]! + Self.optionKeys)
+        // Options the engine could not honour for this step are refused, not ignored.
+        for (option, reason) in Self.unsupportedOptions[keyword] ?? [:] {
+            if let node = m.value(option) {
+                throw error(at: node, "'\(option)' does not apply to step '\(keyword)': \(reason)")
+            }
+        }
         var options = StepOptions()
         if let v = m.value("timeout") { options.timeout = try duration(v, for: "timeout") }
         if let v = m.value("retries") { options.retries = try int(v, for: "retries", atLeast: 0, atMost: 100) }

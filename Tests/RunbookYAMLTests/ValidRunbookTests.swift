@@ -124,8 +124,9 @@ import Testing
         #expect(r.steps[0].action == .backup(BackupStep(directory: parent + "/backups/prod")))
         #expect(r.steps[1].action == .validate(ValidateStep(accessAnalyzer: false)))
         #expect(r.steps[2].action == .apply)
-        #expect(r.steps[2].options == StepOptions(timeout: .seconds(5400), retries: 2, onFailure: .abort))
+        #expect(r.steps[2].options == StepOptions(onFailure: .abort))
         #expect(r.steps[3].action == .wait(.milliseconds(500)))
+        #expect(r.steps[3].options == StepOptions(timeout: .seconds(5400), retries: 2))
         #expect(
             r.steps[4].action
                 == .command(
@@ -235,10 +236,10 @@ import Testing
         #expect(r.window?.start == Date(timeIntervalSince1970: 1_795_851_000))
         #expect(r.window?.end == Date(timeIntervalSince1970: 1_795_910_399.999))
 
-        #expect(r.steps[0].options == StepOptions(timeout: .seconds(30), retries: 3, onFailure: .abort))
-        #expect(r.steps[1].options == StepOptions(timeout: .seconds(10)))
+        #expect(r.steps[0].options == StepOptions(onFailure: .abort))
+        #expect(r.steps[1].options == StepOptions())
         #expect(r.steps[2].options == StepOptions(timeout: .seconds(900)))
-        #expect(r.steps[3].options == StepOptions(retries: 1, onFailure: .rollback))
+        #expect(r.steps[3].options == StepOptions(onFailure: .rollback))
         #expect(r.steps[4].action == .wait(.seconds(120)))
         guard case .verify(let verify) = r.steps[5].action else {
             Issue.record("step 6 is \(r.steps[5].action)")
