@@ -142,6 +142,15 @@ struct RecordedRun {
         // Rollback needs only the target: the backup and proposal come from the run's folder.
         return Runbook(name: start.name, changeTicket: start.changeTicket, target: start.target, steps: [], source: path)
     }
+
+    /// Runs an engine on this run's own folder (lock, signals, rendering as `run` does).
+    func reopen(
+        with runbook: Runbook, context: CommandContext, output: OutputFormat, assumeYes: Bool, ignoreWindow: Bool,
+        _ body: (RunEngine) async -> RunResult
+    ) async throws -> ExitStatus {
+        try await RunLauncher(context: context, runbook: runbook, output: output).withEngine(
+            state: state, runID: runID, fresh: false, assumeYes: assumeYes, ignoreWindow: ignoreWindow, body)
+    }
 }
 
 struct ResumeCommand: AsyncParsableCommand {
@@ -162,11 +171,8 @@ struct ResumeCommand: AsyncParsableCommand {
             let context = CommandContext(options: global)
             let recorded = try RecordedRun(run, context: context)
             let book = try recorded.runbook(context: context, variables: variables, strict: true)
-            let launcher = RunLauncher(context: context, runbook: book, output: output)
-            return try await launcher.withEngine(
-                state: recorded.state, runID: run, fresh: false, assumeYes: yes, ignoreWindow: ignoreWindow
-            ) { engine in
-                await engine.resume(journal: recorded.events)
+            return try await recorded.reopen(with: book, context: context, output: output, assumeYes: yes, ignoreWindow: ignoreWindow) {
+                await $0.resume(journal: recorded.events)
             }
         }
     }
@@ -186,11 +192,8 @@ struct RollbackCommand: AsyncParsableCommand {
             let context = CommandContext(options: global)
             let recorded = try RecordedRun(run, context: context)
             let book = try recorded.runbook(context: context, variables: [], strict: false)
-            let launcher = RunLauncher(context: context, runbook: book, output: output)
-            return try await launcher.withEngine(
-                state: recorded.state, runID: run, fresh: false, assumeYes: true, ignoreWindow: true
-            ) { engine in
-                await engine.rollback(journal: recorded.events)
+            return try await recorded.reopen(with: book, context: context, output: output, assumeYes: true, ignoreWindow: true) {
+                await $0.rollback(journal: recorded.events)
             }
         }
     }
