@@ -25,9 +25,18 @@ public protocol PolicyDialect: Sendable {
     /// the dialect does not evaluate access per principal.
     func principalAccessChanges(from current: PolicySnapshot, to proposed: PolicySnapshot, keyIdentifier: String?)
         -> [PrincipalAccessChange]?
+
+    /// Fetches from the cloud what the dialect needs before it edits or
+    /// analyses these snapshots with these operations: GCP custom roles
+    /// (`roles.get`), Azure role definitions. The engine and `plan` call it
+    /// before `proposedPolicy` and `analyze`; a dialect built offline has
+    /// nothing to fetch. Throws `ProviderError`.
+    func prepare(for snapshots: [PolicySnapshot], operations: [ChangeOperation]) async throws
 }
 
 extension PolicyDialect {
+    public func prepare(for snapshots: [PolicySnapshot], operations: [ChangeOperation]) async throws {}
+
     public func principalAccessChanges(from current: PolicySnapshot, to proposed: PolicySnapshot, keyIdentifier: String?)
         -> [PrincipalAccessChange]?
     {

@@ -75,7 +75,10 @@ public struct AuditEvent: Sendable, Equatable, Codable {
 
 /// CloudTrail / Azure Log Analytics / Cloud Logging: access denied on this key.
 public protocol AuditLogSource: Sendable {
-    func accessDeniedEvents(since: Date, until: Date) async throws -> [AuditEvent]
+    /// Access-denied entries for the key between `since` and `until`. `check`
+    /// carries the runbook's options for the `audit-log` check (the Azure
+    /// Log Analytics workspace).
+    func accessDeniedEvents(since: Date, until: Date, check: AuditLogCheck) async throws -> [AuditEvent]
 }
 
 /// An error from a cloud or its credentials, in words a user can act on.

@@ -144,7 +144,7 @@ struct FileKeyProvider: KeyPolicyProvider {
 struct FileAuditLog: AuditLogSource {
     let folder: String
 
-    func accessDeniedEvents(since: Date, until: Date) async throws -> [AuditEvent] {
+    func accessDeniedEvents(since: Date, until: Date, check: AuditLogCheck) async throws -> [AuditEvent] {
         let path = "\(folder)/audit.jsonl"
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         var events: [AuditEvent] = []

@@ -41,7 +41,7 @@ public struct CloudTrailAuditLog: AuditLogSource {
         var NextToken: String?
     }
 
-    public func accessDeniedEvents(since: Date, until: Date) async throws -> [AuditEvent] {
+    public func accessDeniedEvents(since: Date, until: Date, check: AuditLogCheck) async throws -> [AuditEvent] {
         var events: [AuditEvent] = []
         var token: String?
         var first = true

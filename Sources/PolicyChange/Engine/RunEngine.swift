@@ -376,13 +376,17 @@ public final class RunEngine: Sendable {
         state.live = live
         state.backup = live
         state.backupFile = file
-        try propose(&state)
+        try await propose(&state)
         return "backup \(file.path) (sha256 \(file.sha256.prefix(12))…)"
     }
 
     /// Computes the proposed policy from the base and records it.
-    private func propose(_ state: inout RunState) throws {
+    private func propose(_ state: inout RunState) async throws {
         guard let base = state.base else { return }
+        let operations = runbook.change
+        try await cloud("look up the roles the change and the policy name") {
+            try await self.dialect.prepare(for: [base], operations: operations)
+        }
         let proposed: PolicySnapshot
         do {
             proposed = try dialect.proposedPolicy(from: base, applying: runbook.change)
@@ -402,7 +406,7 @@ public final class RunEngine: Sendable {
     }
 
     private func validate(_ options: ValidateStep, _ state: inout RunState) async throws -> String {
-        if state.proposed == nil { try propose(&state) }
+        if state.proposed == nil { try await propose(&state) }
         guard let proposed = state.proposed else {
             throw StepFailure(message: "there is no proposed policy to validate (no backup or live read yet)")
         }
@@ -441,7 +445,7 @@ public final class RunEngine: Sendable {
 
     /// `timeout`: how long to wait for an answer (nobody at the terminal); then the run stops before apply.
     private func approve(_ state: inout RunState, timeout: Duration?) async throws -> String {
-        if state.proposed == nil { try propose(&state) }
+        if state.proposed == nil { try await propose(&state) }
         let plan = makePlan(state)
         if plan.noChanges { return "no changes to approve" }
         // Approved before a crash (the journal says so, for this proposal):
@@ -475,7 +479,7 @@ public final class RunEngine: Sendable {
                 status: .stoppedBeforeApply, outcome: "stopped",
                 message: "refusing to apply: this run wrote no backup (add a backup step before apply)")
         }
-        if state.proposed == nil { try propose(&state) }
+        if state.proposed == nil { try await propose(&state) }
         guard let proposed = state.proposed else { throw StepFailure(message: "no proposed policy") }
         // Invariant: validation passed. Without a validate step, validate now.
         if !state.validationRan {
@@ -629,16 +633,17 @@ public final class RunEngine: Sendable {
                     : .failed("the live policy changed since apply")
             case .requiredAccess:
                 let live = try await provider.readPolicy()
+                try await dialect.prepare(for: [live], operations: [])
                 let missing = dialect.analyze(AnalysisRequest(
                     proposed: live, requirements: runbook.require, keyIdentifier: runbook.target.keyIdentifier))
                     .filter { $0.code.hasPrefix("REQUIRED_PERMISSION") }
                 return missing.isEmpty
                     ? .passed("every required permission is granted")
                     : .failed(missing[0].message + (missing.count > 1 ? " (and \(missing.count - 1) more)" : ""))
-            case .auditLog:
+            case .auditLog(let options):
                 guard let source = context.auditLog else { return .failed("no audit log source for this target") }
                 let since = state.appliedAt ?? now
-                let events = try await source.accessDeniedEvents(since: since, until: now)
+                let events = try await source.accessDeniedEvents(since: since, until: now, check: options)
                 guard let first = events.first else { return .passed("no access denied since apply") }
                 return .failed(
                     "\(events.count) access-denied event(s) on the key since apply; first: \(first.errorCode)"

@@ -47,6 +47,7 @@ struct PlanCommand: AsyncParsableCommand {
             do {
                 snapshot = try await connection.provider.readPolicy()
                 caller = try? await connection.provider.callerIdentity()
+                try await dialect.prepare(for: [snapshot], operations: runbook.change)
             } catch {
                 throw Failure(.stoppedBeforeApply, "cannot read the key's policy: \(error)")
             }

@@ -92,7 +92,7 @@ final class FakeAuditLog: AuditLogSource {
 
     var queries: [(since: Date, until: Date)] { state.withLock { $0.queries } }
 
-    func accessDeniedEvents(since: Date, until: Date) async throws -> [AuditEvent] {
+    func accessDeniedEvents(since: Date, until: Date, check: AuditLogCheck) async throws -> [AuditEvent] {
         state.withLock { state in
             state.queries.append((since, until))
             return state.events.filter { $0.time >= since && $0.time <= until }
