@@ -1,0 +1,67 @@
+import Foundation
+import PolicyChange
+import Testing
+
+/// Every GCP rule's triggering examples produce its code, and its
+/// non-triggering examples do not.
+@Suite("GCP IAM policy rules: their own examples")
+struct GCPRuleExampleTests {
+    static let ids = GCPPolicyRules.all.map { $0.id }
+
+    @Test("each rule has a triggering and a non-triggering example, and they behave", arguments: ids)
+    func examples(_ id: String) throws {
+        let rule = try #require(GCPPolicyRules.rule(id))
+        #expect(!rule.triggering.isEmpty, "\(id) has no triggering example")
+        #expect(!rule.nonTriggering.isEmpty, "\(id) has no non-triggering example")
+        #expect(!rule.description.isEmpty && !rule.fix.isEmpty)
+        for (i, example) in rule.triggering.enumerated() {
+            let codes = example.dialect.analyze(example.request).map(\.code)
+            #expect(codes.contains(id), "triggering example \(i + 1) of \(id) gave \(codes)")
+        }
+        for (i, example) in rule.nonTriggering.enumerated() {
+            let findings = example.dialect.analyze(example.request)
+            #expect(
+                !findings.map(\.code).contains(id),
+                "non-triggering example \(i + 1) of \(id) gave \(findings.filter { $0.code == id }.map(\.message))")
+        }
+    }
+
+    @Test("codes are unique and cover DESIGN.md §5's GCP vocabulary and the change codes")
+    func vocabulary() {
+        #expect(Set(Self.ids).count == Self.ids.count)
+        let design = [
+            "INVALID_POLICY_VERSION", "CONDITION_REQUIRES_VERSION_3", "ETAG_MISSING", "HIDDEN_CONDITIONAL_BINDING",
+            "INVALID_MEMBER_FORMAT", "EMPTY_BINDING", "PUBLIC_MEMBER", "CONDITION_LINT", "ADMIN_LOCKOUT",
+            "REQUIRED_PERMISSION_MISSING", "REQUIRED_PERMISSION_CONDITIONAL", "PERMISSION_REMOVED", "NEW_ACCESS",
+            "NEW_PUBLIC_ACCESS",
+        ]
+        for code in design { #expect(Self.ids.contains(code), "no rule for \(code)") }
+    }
+
+    @Test("docs/findings-gcp.md is what the rules would write (POLICY_CHANGE_UPDATE_DOCS=1 rewrites it)")
+    func findingsReference() throws {
+        let url = KMSActionCatalogueTests.packageRoot.appendingPathComponent("docs/findings-gcp.md")
+        let expected = GCPPolicyRules.markdownReference()
+        if ProcessInfo.processInfo.environment["POLICY_CHANGE_UPDATE_DOCS"] == "1" {
+            try Data(expected.utf8).write(to: url)
+        }
+        let actual = try String(contentsOf: url, encoding: .utf8)
+        #expect(actual == expected, "docs/findings-gcp.md is stale")
+    }
+
+    @Test("a finding from a file carries line:column")
+    func located() {
+        let text = "{\n  \"version\": 1,\n  \"etag\": \"BwE=\",\n  \"bindings\": [\n    {\"role\": \"roles/cloudkms.admin\", \"members\": [\"bob@example.com\"]}\n  ]\n}\n"
+        let findings = CloudKMSIAMDialect().analyze(
+            AnalysisRequest(proposed: PolicySnapshot(text: text), proposedFile: "/tmp/p.json"))
+        let invalid = findings.first { $0.code == "INVALID_MEMBER_FORMAT" }
+        #expect(invalid?.line == 5)
+        #expect(invalid?.path == "bindings[0].members[0]")
+    }
+
+    @Test("hostile JSON is a finding, never a crash", arguments: ["", "{", "[1,2]", "{\"bindings\":7}", "{\"bindings\":[1,\"x\",{\"members\":3}]}", "{\"version\":null}"])
+    func hostile(_ text: String) {
+        let findings = CloudKMSIAMDialect().analyze(AnalysisRequest(current: PolicySnapshot(text: text), proposed: PolicySnapshot(text: text)))
+        #expect(!findings.isEmpty)
+    }
+}
