@@ -59,11 +59,21 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "GCP",
+            dependencies: [
+                "PolicyChange", "HTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Front end
         .target(
             name: "PolicyChangeCLI",
             dependencies: [
-                "PolicyChange", "RunbookYAML", "RunStore", "HTTP", "CurlTransport", "AWS",
+                "PolicyChange", "RunbookYAML", "RunStore", "HTTP", "CurlTransport", "AWS", "GCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -95,6 +105,11 @@ let package = Package(
             dependencies: ["AWS", "HTTP", "SigV4", "PolicyChange"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(
+            name: "GCPTests",
+            dependencies: ["GCP", "HTTP", "PolicyChange", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI", "PolicyChange", "RunbookYAML"]),
         // Spawning and bounding child processes, for both end-to-end targets.
         .target(name: "ChildProcessSupport", path: "Tests/ChildProcessSupport"),
@@ -110,6 +125,13 @@ let package = Package(
             name: "AWSEndToEndTests",
             dependencies: ["policy-change", "PolicyChange", "RunStore", "ChildProcessSupport"],
             resources: [.copy("Fixtures")]
+        ),
+        // The real `policy-change` binary against the GCP conformance fake
+        // (Tests/GCPEndToEndTests/Fake/gcp_fake.py).
+        .testTarget(
+            name: "GCPEndToEndTests",
+            dependencies: ["policy-change", "PolicyChange", "RunStore", "ChildProcessSupport"],
+            resources: [.copy("Fixtures"), .copy("Fake")]
         ),
     ]
 )

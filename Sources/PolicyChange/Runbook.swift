@@ -162,11 +162,26 @@ public struct AzureTarget: Sendable, Equatable, Codable {
 public struct GCPTarget: Sendable, Equatable, Codable {
     /// `projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>`
     public var key: String
+    /// Endpoint overrides by service name (`cloudkms`, `iam`, `logging`).
     public var endpoints: [String: String]
+    /// Members that hold `cloudkms.cryptoKeys.setIamPolicy` on the key through
+    /// its key ring, project, folder or organization (`inherited-admins`),
+    /// counted by the `ADMIN_LOCKOUT` check.
+    public var inheritedAdmins: [String]
 
-    public init(key: String, endpoints: [String: String] = [:]) {
+    public init(key: String, endpoints: [String: String] = [:], inheritedAdmins: [String] = []) {
         self.key = key
         self.endpoints = endpoints
+        self.inheritedAdmins = inheritedAdmins
+    }
+
+    private enum CodingKeys: String, CodingKey { case key, endpoints, inheritedAdmins }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        key = try c.decode(String.self, forKey: .key)
+        endpoints = try c.decodeIfPresent([String: String].self, forKey: .endpoints) ?? [:]
+        inheritedAdmins = try c.decodeIfPresent([String].self, forKey: .inheritedAdmins) ?? []
     }
 }
 

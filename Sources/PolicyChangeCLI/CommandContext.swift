@@ -1,4 +1,5 @@
 import AWS
+import GCP
 import Foundation
 import HTTP
 import Logging
@@ -81,7 +82,19 @@ public struct CloudProviderFactory: ProviderFactory {
             return CloudConnection(
                 provider: connection.provider, auditLog: connection.auditLog, dialect: AWSKeyPolicyDialect(),
                 remoteValidator: connection.validator)
-        case .azure, .gcp:
+        case .gcp(let gcp):
+            let connection: GCPConnection
+            do {
+                connection = try GCPConnection.make(
+                    target: gcp, environment: context.environment, transport: context.transport,
+                    metadataTransport: context.metadataTransport, logger: context.logger)
+            } catch let error as ProviderError {
+                throw error
+            } catch {
+                throw Failure(.stoppedBeforeApply, "\(error)")
+            }
+            return CloudConnection(provider: connection.provider, auditLog: connection.auditLog, dialect: connection.dialect)
+        case .azure:
             throw Failure(
                 .invalidInput,
                 "the \(target.cloud) adapter is not part of this build yet (aws is); 'validate' and 'diff' work offline")

@@ -215,7 +215,7 @@ struct RunbookDecoder {
     }
 
     private func decodeGCPTarget(_ node: YAMLNode) throws(RunbookError) -> GCPTarget {
-        let m = try mapping(node, for: "gcp", keys: ["key", "endpoints"])
+        let m = try mapping(node, for: "gcp", keys: ["key", "endpoints", "inherited-admins"])
         let keyNode = try required("key", in: m)
         let key = try nonEmptyString(keyNode, for: "key")
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
@@ -227,7 +227,11 @@ struct RunbookDecoder {
                 at: keyNode,
                 "'key' must be the crypto key's resource name (projects/P/locations/L/keyRings/R/cryptoKeys/K)")
         }
-        return GCPTarget(key: key, endpoints: try endpoints(m.value("endpoints")))
+        var inheritedAdmins: [String] = []
+        if let list = m.value("inherited-admins") {
+            inheritedAdmins = try stringList(list, for: "inherited-admins")
+        }
+        return GCPTarget(key: key, endpoints: try endpoints(m.value("endpoints")), inheritedAdmins: inheritedAdmins)
     }
 
     /// Endpoint overrides: service name → URL. Service names are free-form

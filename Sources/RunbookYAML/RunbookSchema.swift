@@ -202,7 +202,12 @@ public enum RunbookSchema {
                       "type": "string",
                       "pattern": "^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$|\\$\\{"
                     },
-                    "endpoints": { "$ref": "#/$defs/endpoints" }
+                    "endpoints": { "$ref": "#/$defs/endpoints" },
+                    "inherited-admins": {
+                      "description": "Members holding cloudkms.cryptoKeys.setIamPolicy on the key through its key ring, project, folder or organization; the ADMIN_LOCKOUT check counts them.",
+                      "type": "array",
+                      "items": { "type": "string", "minLength": 1 }
+                    }
                   }
                 }
               }
