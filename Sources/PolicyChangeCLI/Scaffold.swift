@@ -88,20 +88,44 @@ enum Scaffold {
         case .gcp:
             Files(runbook: """
                 # policy-change runbook (schema v1) for a Cloud KMS crypto key.
+                # Credentials: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS,
+                # gcloud auth application-default login, or the metadata server).
                 version: 1
                 name: grant-confluent-key-access
+                description: Grant the Confluent cluster's Google group use of the key.
                 change-ticket: CHG-0000                     # REPLACE-ME
 
                 target:
                   gcp:
                     key: projects/my-project/locations/us-east1/keyRings/ring/cryptoKeys/key   # REPLACE-ME
+                    # Who holds cloudkms.cryptoKeys.setIamPolicy through the key ring, project or
+                    # organization (checked by ADMIN_LOCKOUT):
+                    inherited-admins: ["group:kms-admins@example.com"]                            # REPLACE-ME
 
                 change:
                   - add-members: { role: roles/cloudkms.cryptoKeyEncrypterDecrypter, members: ["group:cck-REPLACE-ME@confluent.io"] }
+                  - add-members: { role: roles/cloudkms.viewer, members: ["group:cck-REPLACE-ME@confluent.io"] }
 
                 require:
                   - preset: confluent
                     principal: group:cck-REPLACE-ME@confluent.io
+
+                steps:
+                  - backup: { dir: backups }
+                  - validate: { fail-on: error }
+                  - approve: {}
+                  - apply: {}
+                  - wait: 30s
+                  - verify:
+                      checks: [policy-unchanged, required-access, key-enabled, audit-log]
+                  - monitor:
+                      duration: 30m
+                      interval: 1m
+                      checks: [policy-unchanged, audit-log]
+
+                rollback:
+                  automatic: true
+                  verify: true
 
                 """, extras: [])
         }

@@ -217,7 +217,8 @@ import Testing
                 == .gcp(
                     GCPTarget(
                         key: "projects/acme-prod/locations/us-east1/keyRings/kafka/cryptoKeys/cluster-key",
-                        endpoints: ["cloudkms": "http://127.0.0.1:9090"])))
+                        endpoints: ["cloudkms": "http://127.0.0.1:9090"],
+                        inheritedAdmins: ["group:kms-admins@acme.example", "user:oncall@acme.example"])))
         guard case .replacePolicy(let file) = r.change.first else {
             Issue.record("first operation is \(String(describing: r.change.first))")
             return

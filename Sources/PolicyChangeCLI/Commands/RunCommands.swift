@@ -23,8 +23,9 @@ struct DiffCommand: AsyncParsableCommand {
             let a = PolicySnapshot(document: try context.readFile(old, what: "the old snapshot"))
             let b = PolicySnapshot(document: try context.readFile(new, what: "the new snapshot"))
             let summary = dialect.changeSummary(from: a, to: b)
-            // The semantic diff: what each principal gains and loses (AWS).
-            let access = (dialect as? AWSKeyPolicyDialect)?.accessChanges(from: a, to: b) ?? []
+            // The semantic diff: what each principal gains and loses.
+            let access = (dialect as? AWSKeyPolicyDialect)?.accessChanges(from: a, to: b)
+                ?? dialect.principalAccessChanges(from: a, to: b, keyIdentifier: nil) ?? []
             if output == .json {
                 struct Document: Encodable {
                     let schema = "policy-change/diff@1"

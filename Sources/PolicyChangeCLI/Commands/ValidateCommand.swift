@@ -13,6 +13,7 @@ struct ValidateCommand: AsyncParsableCommand {
         abstract: "Analyse a proposed policy offline, with no credentials (for CI).",
         discussion: """
             policy-change validate --cloud aws --current OLD --proposed NEW [--require FILE] [--caller ARN] [--format text|json|sarif]
+            policy-change validate --cloud gcp --current OLD --proposed NEW [--require FILE] [--caller MEMBER] [--roles FILE] [--inherited-admin MEMBER]...
             policy-change validate RUNBOOK [--current FILE]
 
             Without --current only document, grammar and required-access checks run. \
@@ -26,6 +27,10 @@ struct ValidateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A YAML file with a 'require:' list in the runbook's form.", valueName: "file")) var require: String?
     @Option(help: ArgumentHelp("Who will apply the change (ARN, member, object id), for lockout checks.", valueName: "id")) var caller: String?
     @Option(name: .customLong("key-arn"), help: ArgumentHelp("The key's ARN, for checks that need its account.", valueName: "arn")) var keyARN: String?
+    @Option(help: ArgumentHelp("GCP: custom roles as a JSON array of IAM Role resources ({name, includedPermissions}).", valueName: "file"))
+    var roles: String?
+    @Option(name: .customLong("inherited-admin"), help: ArgumentHelp("GCP: a member holding setIamPolicy through the key ring, project or organization (repeatable).", valueName: "member"))
+    var inheritedAdmins: [String] = []
     @Option(help: "text, json or sarif.") var format: FindingsFormat = .text
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a ${NAME} variable of the runbook.", valueName: "NAME=VALUE"))
     var variables: [String] = []
@@ -44,7 +49,7 @@ struct ValidateCommand: AsyncParsableCommand {
             let dialect: any PolicyDialect
             if let runbook {
                 let book = try context.loadRunbook(runbook, variables: variables)
-                dialect = try context.dialect(for: book.target.cloud)
+                dialect = try gcpOptions(context, base: try context.dialect(for: book.target.cloud), target: book.target)
                 guard let base = try current.map({ PolicySnapshot(document: try context.readFile($0, what: "the current policy")) })
                     ?? Self.standalone(book)
                 else {
@@ -64,7 +69,7 @@ struct ValidateCommand: AsyncParsableCommand {
                     bypassLockoutSafetyCheck: book.requestsLockoutBypass)
             } else {
                 let cloud = cloud!
-                dialect = try context.dialect(for: cloud)
+                dialect = try gcpOptions(context, base: try context.dialect(for: cloud), target: nil)
                 let proposedPath = context.absolute(proposed!)
                 request = AnalysisRequest(
                     current: try current.map { PolicySnapshot(document: try context.readFile($0, what: "the current policy")) },
@@ -81,6 +86,28 @@ struct ValidateCommand: AsyncParsableCommand {
             }
             return verdict == .pass ? .success : .validationFailed
         }
+    }
+
+    /// The GCP dialect with `--roles`, `--inherited-admin` and the runbook's `inherited-admins`.
+    func gcpOptions(_ context: CommandContext, base: any PolicyDialect, target: Target?) throws -> any PolicyDialect {
+        guard base.cloud == .gcp else {
+            if roles != nil || !inheritedAdmins.isEmpty {
+                throw Failure(.usage, "--roles and --inherited-admin apply to --cloud gcp only")
+            }
+            return base
+        }
+        var definitions: [IAMRoleDefinition] = []
+        if let roles {
+            do {
+                definitions = try IAMRoleDefinition.parseList(
+                    try context.readFile(roles, what: "the roles file"), file: (roles as NSString).lastPathComponent)
+            } catch let error as PolicyEditError {
+                throw Failure(.invalidInput, error.message)
+            }
+        }
+        var admins = inheritedAdmins
+        if case .gcp(let gcp)? = target { admins += gcp.inheritedAdmins }
+        return CloudKMSIAMDialect(customRoles: definitions, inheritedAdmins: admins)
     }
 
     /// A runbook whose change starts with `replace-policy` needs no live policy.
