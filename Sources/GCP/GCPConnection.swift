@@ -33,7 +33,9 @@ public struct GCPConnection: Sendable {
         let quota = environment["GOOGLE_CLOUD_QUOTA_PROJECT"].flatMap { $0.isEmpty ? nil : $0 }
         func client(_ name: String, _ service: String) throws -> GoogleAPIClient {
             let (defaultURL, version) = defaultEndpoints[name]!
-            guard let base = GoogleAPIClient.base(override: target.endpoints[name], default: defaultURL, version: version) else {
+            // The runbook's endpoints, else gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>.
+            let override = target.endpoints[name] ?? environment["CLOUDSDK_API_ENDPOINT_OVERRIDES_\(name.uppercased())"]
+            guard let base = GoogleAPIClient.base(override: override, default: defaultURL, version: version) else {
                 throw ProviderError(.other, "target.gcp.endpoints.\(name) is not a URL")
             }
             return GoogleAPIClient(service: service, base: base, transport: retrying, tokens: tokens, quotaProject: quota)
