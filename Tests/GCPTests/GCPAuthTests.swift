@@ -156,3 +156,24 @@ struct GCPAuthTests {
         #expect(await count.n == 2)
     }
 }
+
+@Suite("GCP secrets are redacted")
+struct GCPRedactionTests {
+    @Test("token form bodies, token answers and bearer headers lose their secrets")
+    func redaction() {
+        let form = "grant_type=refresh_token&client_id=123&client_secret=s3cr3t&refresh_token=alabalaportocala"
+        let jwt = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln"
+        let sts = "grant_type=urn%3Aietf&subject_token=oidc.jwt.value&subject_token_type=urn%3Aietf%3Ajwt"
+        let answer = #"{"access_token":"ya29.c.secret","expires_in":3599}"#
+        let impersonated = #"{"accessToken":"ya29.imp.secret","expireTime":"2099-01-01T00:00:00Z"}"#
+        let key = #"{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"}"#
+        for (text, secret) in [
+            (form, "s3cr3t"), (form, "alabalaportocala"), (jwt, "eyJhbGciOiJSUzI1NiJ9"), (sts, "oidc.jwt.value"),
+            (answer, "ya29.c.secret"), (impersonated, "ya29.imp.secret"), (key, "MIIE"),
+        ] {
+            #expect(!Redactor.standard.redact(text).contains(secret), "\(secret) survives in \(Redactor.standard.redact(text))")
+        }
+        #expect(Redactor.standard.redact(headerValue: "Bearer ya29.c.secret", name: "Authorization") == Redactor.placeholder
+            || !Redactor.standard.redact(headerValue: "Bearer ya29.c.secret", name: "Authorization").contains("ya29.c.secret"))
+    }
+}
