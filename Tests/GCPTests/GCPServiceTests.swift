@@ -119,3 +119,43 @@ struct GCPServiceTests {
         #expect(GoogleAPIClient.base(override: nil, default: "https://iam.googleapis.com/v1/", version: "v1")?.absoluteString == "https://iam.googleapis.com/v1/")
     }
 }
+
+@Suite("GCP services: edges")
+struct GCPServiceEdgeTests {
+    @Test("entries:list stops at the page cap with a clear error")
+    func pageCap() async throws {
+        let transport = ScriptedTransport { _, n in json(200, #"{"nextPageToken":"p\#(n)"}"#) }
+        let log = CloudLoggingAuditLog(logging: client(transport, service: "Cloud Logging"), key: testKey)
+        await #expect {
+            _ = try await log.accessDeniedEvents(since: Date(), until: Date(), check: AuditLogCheck())
+        } throws: { error in
+            (error as? ProviderError)?.message.contains("more than \(CloudLoggingAuditLog.pageCap) pages") == true
+        }
+        #expect(transport.requests.count == CloudLoggingAuditLog.pageCap)
+    }
+
+    @Test("a 401 is retried once with a fresh token")
+    func unauthorizedOnce() async throws {
+        let transport = ScriptedTransport { _, n in
+            n == 1 ? json(401, #"{"error":{"code":401,"message":"expired","status":"UNAUTHENTICATED"}}"#) : json(200, #"{"etag":"ACAB"}"#)
+        }
+        let data = try await client(transport).get("\(testKey):getIamPolicy", operation: "getIamPolicy")
+        #expect(String(decoding: data, as: UTF8.self) == #"{"etag":"ACAB"}"#)
+        #expect(transport.requests.count == 2)
+        let always = ScriptedTransport { _, _ in json(401, #"{"error":{"code":401,"message":"no","status":"UNAUTHENTICATED"}}"#) }
+        await #expect { _ = try await client(always).get("x", operation: "get") } throws: { ($0 as? ProviderError)?.code == .authentication }
+        #expect(always.requests.count == 2)
+    }
+
+    @Test("hostile answers are errors, never crashes", arguments: ["", "[", "[]", "{\"bindings\":5}", "null"])
+    func hostile(_ body: String) async {
+        let transport = ScriptedTransport { _, _ in json(200, body) }
+        let provider = CloudKMSProvider(
+            target: GCPTarget(key: testKey), kms: client(transport), tokens: CachingTokenProvider(source: FixedToken()),
+            logger: Logger(label: "t"))
+        _ = try? await provider.readPolicy()
+        _ = try? await provider.describeKey()
+        let log = CloudLoggingAuditLog(logging: client(transport), key: testKey)
+        _ = try? await log.accessDeniedEvents(since: Date(), until: Date(), check: AuditLogCheck())
+    }
+}

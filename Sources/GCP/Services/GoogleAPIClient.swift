@@ -53,7 +53,17 @@ public struct GoogleAPIClient: Sendable {
         return try await send(request, operation: operation)
     }
 
+    /// Sends with the cached token; a 401 (a token revoked or expired early)
+    /// is retried once with a fresh one.
     func send(_ unauthenticated: HTTPRequest, operation: String) async throws -> Data {
+        do {
+            return try await sendOnce(unauthenticated, operation: operation)
+        } catch let error as ProviderError where error.httpStatus == 401 {
+            return try await sendOnce(unauthenticated, operation: operation)
+        }
+    }
+
+    private func sendOnce(_ unauthenticated: HTTPRequest, operation: String) async throws -> Data {
         var request = unauthenticated
         request.headers.add(name: "Authorization", value: "Bearer \(try await tokens.token())")
         request.headers.add(name: "Accept", value: "application/json")
