@@ -39,7 +39,8 @@ struct GCPFaultTests {
             try await s.control("faults", ["match": "entries:list", "status": 503, "count": 1])
             try await s.control("faults", ["match": "/my-key", "method": "GET", "status": 503, "count": 1])
             try await s.control("faults", ["match": "setIamPolicy", "apply_first": true, "count": 1])
-            let result = try await s.run("quick.yaml")
+            // --verbose: the retry log joins the secret scan.
+            let result = try await s.run("quick.yaml", [:], ["--verbose"])
             #expect(result.exitedNormally && result.status == 0, "\(result)")
             #expect(s.calls(":setIamPolicy").count == 2, "the lost answer's retry meets 409 and is resolved by a re-read")
             #expect(GCPScenario.bindingSet(try await s.livePolicy()).contains("roles/cloudkms.viewer||\(GCPScenario.group)"))

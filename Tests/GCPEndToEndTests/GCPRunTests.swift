@@ -124,4 +124,23 @@ struct GCPRunTests {
             #expect(try s.journal(id).contains { $0.event == .rollbackVerified })
         }
     }
+
+    @Test("plan reads and writes nothing; restore --from BACKUP puts the backup's bindings back")
+    func planAndRestore() async throws {
+        try await GCPScenario.with { s in
+            let plan = try await s.product(["plan", "quick.yaml", "--set", "GCP_KEY=\(GCPScenario.key)", "--state-dir", s.state.path])
+            #expect(plan.exitedNormally && plan.status == 0, "\(plan)")
+            #expect(plan.stdout.contains("roles/cloudkms.viewer") && plan.stdout.contains(GCPScenario.group), "\(plan.stdout)")
+            #expect(s.calls(":setIamPolicy").isEmpty, "plan must not write")
+
+            let result = try await s.run("quick.yaml")
+            #expect(result.exitedNormally && result.status == 0, "\(result)")
+            let backup = try s.expectBackup(try s.lastRun().events)
+            let restored = try await s.product([
+                "restore", "quick.yaml", "--from", backup, "--yes", "--set", "GCP_KEY=\(GCPScenario.key)", "--state-dir", s.state.path,
+            ])
+            #expect(restored.exitedNormally && restored.status == 0, "\(restored)")
+            #expect(GCPScenario.bindingSet(try await s.livePolicy()) == GCPScenario.bindingSet(s.originalPolicy))
+        }
+    }
 }
