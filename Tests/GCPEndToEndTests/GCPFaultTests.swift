@@ -2,6 +2,10 @@ import Foundation
 import PolicyChange
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// Concurrent changes, throttling, lost answers and bad credentials.
 @Suite("GCP end to end: faults and credentials")
 struct GCPFaultTests {
@@ -103,6 +107,26 @@ struct GCPFaultTests {
             let line = result.lines.first { $0.contains("GOOGLE_APPLICATION_CREDENTIALS is not set") }
             #expect(line?.contains("application_default_credentials.json") == true, "\(result)")
             #expect(line?.contains("127.0.0.1:1") == true, "\(result)")
+        }
+    }
+
+    @Test("A policy read at version 1 (…_withcond_… roles, as the fake serves it) fails validation with HIDDEN_CONDITIONAL_BINDING")
+    func hiddenConditionalBinding() async throws {
+        try await GCPScenario.with(policy: "policies/conditional.json") { s in
+            // A token from the fake's metadata server, then the read gcloud does without --policy-version 3... as v1.
+            var tokenRequest = URLRequest(url: URL(string: "\(s.fakeURL)/computeMetadata/v1/instance/service-accounts/default/token")!)
+            tokenRequest.setValue("Google", forHTTPHeaderField: "Metadata-Flavor")
+            let (tokenData, _) = try await URLSession.shared.data(for: tokenRequest)
+            let token = try #require(Inspect.jsonObject(String(decoding: tokenData, as: UTF8.self))?["access_token"] as? String)
+            var read = URLRequest(url: URL(string: "\(s.fakeURL)/v1/\(GCPScenario.key):getIamPolicy?options.requestedPolicyVersion=1")!)
+            read.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            let (v1, _) = try await URLSession.shared.data(for: read)
+            #expect(String(decoding: v1, as: UTF8.self).contains("_withcond_"))
+            let file = s.root.appendingPathComponent("v1.json")
+            try v1.write(to: file)
+            let result = try await s.product(["validate", "--cloud", "gcp", "--proposed", file.path, "--format", "json"])
+            #expect(result.status == 3, "\(result)")
+            #expect(result.stdout.contains("HIDDEN_CONDITIONAL_BINDING"), "\(result.stdout)")
         }
     }
 

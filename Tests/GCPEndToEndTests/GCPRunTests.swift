@@ -103,8 +103,13 @@ struct GCPRunTests {
         }
     }
 
-    @Test("SIGKILL during monitor, then 'rollback RUN' restores the original bindings")
-    func killedDuringMonitor() async throws {
+    enum Recovery: String, Sendable, CaseIterable, CustomTestStringConvertible {
+        case resume, rollback
+        var testDescription: String { rawValue }
+    }
+
+    @Test("SIGKILL during monitor, then 'resume RUN' finishes or 'rollback RUN' restores the original bindings", arguments: Recovery.allCases)
+    func killedDuringMonitor(_ recovery: Recovery) async throws {
         try await GCPScenario.with { s in
             let timing = ["SETTLE": "1s", "MONITOR": "8s", "INTERVAL": "1s", "RECOVERY": "1s"]
             let child = try s.start(s.runArguments("gcp-update.yaml", timing))
@@ -118,10 +123,23 @@ struct GCPRunTests {
             try s.expectBackup(before)
             #expect(GCPScenario.bindingSet(try await s.livePolicy()) != GCPScenario.bindingSet(s.originalPolicy), "killed after apply")
 
-            let rolledBack = try await s.product(["rollback", id, "--state-dir", s.state.path])
-            #expect(rolledBack.exitedNormally && rolledBack.status == 0, "rollback: \(rolledBack)")
-            #expect(GCPScenario.bindingSet(try await s.livePolicy()) == GCPScenario.bindingSet(s.originalPolicy))
-            #expect(try s.journal(id).contains { $0.event == .rollbackVerified })
+            switch recovery {
+            case .resume:
+                let resumed = try await s.product(
+                    ["resume", id, "--yes", "--state-dir", s.state.path, "--set", "GCP_KEY=\(GCPScenario.key)"]
+                        + timing.sorted { $0.key < $1.key }.flatMap { ["--set", "\($0.key)=\($0.value)"] })
+                #expect(resumed.exitedNormally && resumed.status == 0, "resume: \(resumed)")
+                #expect(GCPScenario.bindingSet(try await s.livePolicy()).contains("roles/cloudkms.viewer||\(GCPScenario.group)"))
+                let after = try s.journal(id)
+                #expect(after.contains { $0.event == .resumed })
+                #expect(!after.contains { $0.event == .rollbackIntent })
+                #expect(after.last?.event == .runFinished && after.last?.exitCode == 0)
+            case .rollback:
+                let rolledBack = try await s.product(["rollback", id, "--state-dir", s.state.path])
+                #expect(rolledBack.exitedNormally && rolledBack.status == 0, "rollback: \(rolledBack)")
+                #expect(GCPScenario.bindingSet(try await s.livePolicy()) == GCPScenario.bindingSet(s.originalPolicy))
+                #expect(try s.journal(id).contains { $0.event == .rollbackVerified })
+            }
         }
     }
 

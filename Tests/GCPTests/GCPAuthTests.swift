@@ -99,6 +99,19 @@ struct GCPAuthTests {
         #expect(try await source.member() == "serviceAccount:sa@my-project.iam.gserviceaccount.com")
     }
 
+    @Test("external_account with a URL source and a JSON subject token, no impersonation")
+    func externalAccountURL() async throws {
+        let config = #"{"type":"external_account","audience":"//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x","subject_token_type":"urn:ietf:params:oauth:token-type:jwt","token_url":"https://sts.googleapis.com/v1/token","credential_source":{"url":"http://169.254.169.254/token","headers":{"Metadata":"True"},"format":{"type":"json","subject_token_field_name":"value"}}}"#
+        let transport = ScriptedTransport { request, n in
+            n == 1 ? json(200, #"{"value":"subject.jwt"}"#) : json(200, #"{"access_token":"ya29.fed","expires_in":3600}"#)
+        }
+        let source = try ApplicationDefaultCredentials.source(for: Data(config.utf8), label: "wif", transport: transport, readFile: { _ in nil })
+        #expect(try await source.fetch().token == "ya29.fed")
+        #expect(transport.requests[0].headers.first(name: "Metadata") == "True")
+        #expect(String(decoding: transport.requests[1].body, as: UTF8.self).contains("subject_token=subject.jwt&"))
+        #expect(try await source.member() == nil)
+    }
+
     @Test("nothing configured: one error naming every place looked")
     func nothingConfigured() async throws {
         let failing = ScriptedTransport { _, _ in throw HTTPError.connectFailed }
