@@ -87,4 +87,19 @@ struct CloudKMSIAMDialectTests {
             #expect(dialect.isEquivalent(PolicySnapshot(document: data), PolicySnapshot(text: policy.json.serialized())))
         }
     }
+
+    @Test("a role the resolver cannot find or may not read stays unknown; other errors stop")
+    func unresolvable() async throws {
+        struct Failing: IAMRoleResolver {
+            let code: ProviderError.Code
+            func role(named name: String) async throws -> IAMRoleDefinition { throw ProviderError(code, "no") }
+        }
+        let ops: [ChangeOperation] = [.addMembers(role: "projects/p/roles/gone", members: ["group:g@example.com"])]
+        let missing = CloudKMSIAMDialect(resolver: Failing(code: .notFound))
+        try await missing.prepare(for: [], operations: ops)
+        #expect(missing.permissions(of: "projects/p/roles/gone") == nil)
+        await #expect(throws: ProviderError.self) {
+            try await CloudKMSIAMDialect(resolver: Failing(code: .unavailable)).prepare(for: [], operations: ops)
+        }
+    }
 }

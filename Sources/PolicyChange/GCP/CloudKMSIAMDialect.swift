@@ -45,7 +45,13 @@ public struct CloudKMSIAMDialect: PolicyDialect {
             }
         }
         for role in roles.sorted() where permissions(of: role) == nil && Self.isResolvable(role) {
-            cache.store(try await resolver.role(named: role))
+            do {
+                cache.store(try await resolver.role(named: role))
+            } catch let error as ProviderError where error.code == .notFound || error.code == .accessDenied {
+                // The role stays unknown: UNKNOWN_ROLE says so, and access through
+                // it counts as none (so a requirement that needs it fails).
+                continue
+            }
         }
     }
 

@@ -149,7 +149,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if url.path.startswith("/v2/"):
                 return self.logging(method, url, raw)
-            if url.path.startswith("/v1/projects/") and "/roles/" in url.path and "/cryptoKeys/" not in url.path:
+            if (url.path.startswith("/v1/roles/") or url.path.startswith("/v1/organizations/")
+                    or (url.path.startswith("/v1/projects/") and "/roles/" in url.path and "/cryptoKeys/" not in url.path)):
                 return self.role(method, url)
             return self.kms(method, url, raw)
         except Exception as exc:  # a bug in the fake shows as a 500 with its text
