@@ -112,7 +112,8 @@ public enum PolicyDialects {
     public static func dialect(for cloud: Cloud) -> (any PolicyDialect)? {
         switch cloud {
         case .aws: AWSKeyPolicyDialect()
-        case .azure, .gcp: nil
+        case .azure: AzureKeyVaultDialect()
+        case .gcp: nil
         }
     }
 }
