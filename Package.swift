@@ -59,11 +59,16 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "Azure",
+            dependencies: ["PolicyChange", "HTTP", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // MARK: Front end
         .target(
             name: "PolicyChangeCLI",
             dependencies: [
-                "PolicyChange", "RunbookYAML", "RunStore", "HTTP", "CurlTransport", "AWS",
+                "PolicyChange", "RunbookYAML", "RunStore", "HTTP", "CurlTransport", "AWS", "Azure",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -95,6 +100,11 @@ let package = Package(
             dependencies: ["AWS", "HTTP", "SigV4", "PolicyChange"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(
+            name: "AzureTests",
+            dependencies: ["Azure", "HTTP", "PolicyChange", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI", "PolicyChange", "RunbookYAML"]),
         // Spawning and bounding child processes, for both end-to-end targets.
         .target(name: "ChildProcessSupport", path: "Tests/ChildProcessSupport"),
@@ -110,6 +120,13 @@ let package = Package(
             name: "AWSEndToEndTests",
             dependencies: ["policy-change", "PolicyChange", "RunStore", "ChildProcessSupport"],
             resources: [.copy("Fixtures")]
+        ),
+        // The real `policy-change` binary against the Azure conformance fake
+        // (Tests/AzureEndToEndTests/Fake/azure_fake.py).
+        .testTarget(
+            name: "AzureEndToEndTests",
+            dependencies: ["policy-change", "PolicyChange", "RunStore", "ChildProcessSupport"],
+            resources: [.copy("Fixtures"), .copy("Fake")]
         ),
     ]
 )

@@ -1,4 +1,5 @@
 import AWS
+import Azure
 import Foundation
 import HTTP
 import Logging
@@ -81,7 +82,17 @@ public struct CloudProviderFactory: ProviderFactory {
             return CloudConnection(
                 provider: connection.provider, auditLog: connection.auditLog, dialect: AWSKeyPolicyDialect(),
                 remoteValidator: connection.validator)
-        case .azure, .gcp:
+        case .azure(let azure):
+            let connection: AzureConnection
+            do {
+                connection = try AzureConnection.make(
+                    target: azure, environment: AzureEnvironment(context.environment), transport: context.transport,
+                    metadataTransport: try context.metadataTransport(["169.254.169.254"]), logger: context.logger)
+            } catch {
+                throw Failure(.stoppedBeforeApply, "\(error)")
+            }
+            return CloudConnection(provider: connection.provider, auditLog: connection.auditLog, dialect: connection.dialect)
+        case .gcp:
             throw Failure(
                 .invalidInput,
                 "the \(target.cloud) adapter is not part of this build yet (aws is); 'validate' and 'diff' work offline")
