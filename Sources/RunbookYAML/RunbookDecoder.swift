@@ -61,7 +61,7 @@ struct RunbookDecoder {
             change: change,
             require: require,
             window: window,
-            steps: steps ?? Step.defaultProcedure,
+            steps: steps ?? (cloud == .azure ? Self.azureDefaultProcedure : Step.defaultProcedure),
             rollback: rollback
         )
     }
