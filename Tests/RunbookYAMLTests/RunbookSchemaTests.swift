@@ -123,6 +123,8 @@ import Testing
             "KEY_ARN": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
             "SERVICE_ROLE_ARN": "arn:aws:iam::152535741197:role/cc-kafka-d45e6381-b878-11ed-bdff-028e28f108bd",
             "STATEMENTS_FILE": "\(repository)/examples/snippets/confluent-statements.json",
+            "VAULT_ID": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv",
+            "SERVICE_OID": "ce2ce14e-85d7-4629-bdbc-454d0519d987",
         ]
         for file in files {
             let text = try String(contentsOfFile: file, encoding: .utf8)

@@ -43,7 +43,7 @@ public struct LogAnalyticsAuditLog: AuditLogSource {
             | where ResourceProvider == "MICROSOFT.KEYVAULT" and Category == "AuditEvent"
             | where Resource == \(literal(vault.uppercased()))
             | where requestUri_s contains \(literal(k + "/")) or requestUri_s contains \(literal(k + "?")) or requestUri_s endswith \(literal(k)) or id_s contains \(literal(k + "/")) or id_s endswith \(literal(k))
-            | where ResultSignature == "Forbidden" or httpStatusCode_d == 403
+            | where ResultSignature == "Forbidden" or ResultType == "Forbidden" or httpStatusCode_d == 403
             | project TimeGenerated, OperationName, ResultSignature, identity_claim_oid_g, CallerIPAddress, requestUri_s, CorrelationId
             | order by TimeGenerated asc
             """
