@@ -120,6 +120,6 @@ struct AzureKeyVaultDialectTests {
         let old = PolicySnapshot(text: X.vault([X.entry(X.service, keys: ["get", "unwrapKey"])]))
         let new = PolicySnapshot(text: X.vault([X.entry(X.service, keys: ["get", "wrapKey"])]))
         let changes = try #require(dialect.principalAccessChanges(from: old, to: new, keyIdentifier: nil))
-        #expect(changes == [PrincipalAccessChange(principal: X.service, gained: ["wrapkey"], lost: ["unwrapkey"])])
+        #expect(changes == [PrincipalAccessChange(principal: X.service, gained: ["wrapKey"], lost: ["unwrapKey"])])
     }
 }

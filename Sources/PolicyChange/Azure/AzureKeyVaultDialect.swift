@@ -105,8 +105,8 @@ public struct AzureKeyVaultDialect: PolicyDialect {
             for category in Set(entry.permissions.keys).union(before.permissions.keys).sorted() {
                 let a = AzureVaultSnapshot.permissionSet(before.permissions[category] ?? [])
                 let b = AzureVaultSnapshot.permissionSet(entry.permissions[category] ?? [])
-                details += b.subtracting(a).sorted().map { "+ \(category): \($0)" }
-                details += a.subtracting(b).sorted().map { "- \(category): \($0)" }
+                details += b.subtracting(a).sorted().map { "+ \(category): \(KeyVaultRoles.displayName($0))" }
+                details += a.subtracting(b).sorted().map { "- \(category): \(KeyVaultRoles.displayName($0))" }
             }
             if !details.isEmpty { entries.append(.init(kind: .modified, subject: "access policy \(Self.describe(entry))", details: details)) }
         }

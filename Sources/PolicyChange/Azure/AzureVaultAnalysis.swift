@@ -88,14 +88,14 @@ public struct AzureAnalysisInput: Sendable {
             for a in vault.roleAssignments ?? [] where countsForKey(a, in: vault) {
                 guard let role = dialect.catalogue.role(guid: a.roleGUID) else { continue }
                 for p in permissions where role.allowsDataAction(KeyVaultRoles.dataAction(for: p)) {
-                    access[a.principalID.lowercased(), default: []].insert(a.condition == nil ? p : "\(p) (conditional)")
+                    access[a.principalID.lowercased(), default: []].insert(a.condition == nil ? KeyVaultRoles.displayName(p) : "\(KeyVaultRoles.displayName(p)) (conditional)")
                 }
             }
         } else {
             for entry in vault.accessPolicies {
                 let keys = AzureVaultSnapshot.permissionSet(entry.keys)
                 let name = entry.applicationID.map { "\(entry.objectID.lowercased()) (application \($0.lowercased()))" } ?? entry.objectID.lowercased()
-                for p in permissions where keys.contains("all") || keys.contains(p) { access[name, default: []].insert(p) }
+                for p in permissions where keys.contains("all") || keys.contains(p) { access[name, default: []].insert(KeyVaultRoles.displayName(p)) }
             }
         }
         return access

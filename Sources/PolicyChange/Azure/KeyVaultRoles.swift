@@ -168,6 +168,15 @@ public enum KeyVaultRoles {
         "setrotationpolicy": "Microsoft.KeyVault/vaults/keyrotationpolicies/write",
     ]
 
+    /// A key permission as Key Vault spells it (`wrapKey`), from any case.
+    public static func displayName(_ permission: String) -> String {
+        switch permission.lowercased() {
+        case "wrapkey": "wrapKey"
+        case "unwrapkey": "unwrapKey"
+        case let other: other
+        }
+    }
+
     /// Valid key permission names of an access-policy entry (API 2025-05-01), lower-cased; `all` grants every one.
     public static let keyPermissions: Set<String> = Set(keyPermissionDataActions.keys).union(["all"])
 

@@ -13,6 +13,7 @@ struct ValidateCommand: AsyncParsableCommand {
         abstract: "Analyse a proposed policy offline, with no credentials (for CI).",
         discussion: """
             policy-change validate --cloud aws --current OLD --proposed NEW [--require FILE] [--caller ARN] [--format text|json|sarif]
+            policy-change validate --cloud azure --current OLD --proposed NEW [--require FILE] [--caller OBJECT_ID] [--model access-policy|rbac] [--key-name NAME]
             policy-change validate RUNBOOK [--current FILE]
 
             Without --current only document, grammar and required-access checks run. \
@@ -26,6 +27,10 @@ struct ValidateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A YAML file with a 'require:' list in the runbook's form.", valueName: "file")) var require: String?
     @Option(help: ArgumentHelp("Who will apply the change (ARN, member, object id), for lockout checks.", valueName: "id")) var caller: String?
     @Option(name: .customLong("key-arn"), help: ArgumentHelp("The key's ARN, for checks that need its account.", valueName: "arn")) var keyARN: String?
+    @Option(help: ArgumentHelp("Azure: the permission model the change assumes, for PERMISSION_MODEL_MISMATCH.", valueName: "access-policy|rbac"))
+    var model: AzurePermissionModel?
+    @Option(name: .customLong("key-name"), help: ArgumentHelp("Azure: the key's name in the vault, so key-scope role assignments of other keys do not count.", valueName: "name"))
+    var keyName: String?
     @Option(help: "text, json or sarif.") var format: FindingsFormat = .text
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a ${NAME} variable of the runbook.", valueName: "NAME=VALUE"))
     var variables: [String] = []
@@ -35,6 +40,9 @@ struct ValidateCommand: AsyncParsableCommand {
         if runbook == nil && proposed == nil { throw ValidationError("Give a runbook, or --cloud and --proposed FILE.") }
         if runbook != nil && proposed != nil { throw ValidationError("Give either a runbook or --proposed, not both.") }
         if proposed != nil && cloud == nil { throw ValidationError("--proposed needs --cloud aws|azure|gcp.") }
+        if (model != nil || keyName != nil) && cloud != .azure && runbook == nil {
+            throw ValidationError("--model and --key-name are for --cloud azure.")
+        }
     }
 
     func run() async throws {
@@ -44,7 +52,11 @@ struct ValidateCommand: AsyncParsableCommand {
             let dialect: any PolicyDialect
             if let runbook {
                 let book = try context.loadRunbook(runbook, variables: variables)
-                dialect = try context.dialect(for: book.target.cloud)
+                if case .azure(let target) = book.target {
+                    dialect = AzureKeyVaultDialect(pinnedModel: model ?? target.model, keyName: target.key)
+                } else {
+                    dialect = try context.dialect(for: book.target.cloud)
+                }
                 guard let base = try current.map({ PolicySnapshot(document: try context.readFile($0, what: "the current policy")) })
                     ?? Self.standalone(book)
                 else {
@@ -64,7 +76,7 @@ struct ValidateCommand: AsyncParsableCommand {
                     bypassLockoutSafetyCheck: book.requestsLockoutBypass)
             } else {
                 let cloud = cloud!
-                dialect = try context.dialect(for: cloud)
+                dialect = cloud == .azure ? AzureKeyVaultDialect(pinnedModel: model, keyName: keyName) : try context.dialect(for: cloud)
                 let proposedPath = context.absolute(proposed!)
                 request = AnalysisRequest(
                     current: try current.map { PolicySnapshot(document: try context.readFile($0, what: "the current policy")) },
@@ -89,6 +101,8 @@ struct ValidateCommand: AsyncParsableCommand {
         return PolicySnapshot(document: file.contents)
     }
 }
+
+extension AzurePermissionModel: ExpressibleByArgument {}
 
 extension CommandContext {
     func loadRequirements(_ path: String) throws -> [Requirement] {
