@@ -55,16 +55,22 @@ public struct AzureRoleDefinition: Sendable, Equatable {
 
 /// Pinned built-in role definitions relevant to a Key Vault key.
 ///
-/// Source: Microsoft Learn, "Azure built-in roles" (Security and General
-/// sections, learn.microsoft.com/azure/role-based-access-control/built-in-roles)
-/// and shared/fixtures/azure/constructed/roleDefinition.KeyVaultCryptoServiceEncryptionUser.json
-/// for Key Vault Crypto Service Encryption User. The GUIDs are the ones the
-/// brief and the fixture pin; the actions and data actions were written from
-/// the published definitions and could not be re-checked against the live
-/// service from this build machine (no network). Only the permissions that
-/// matter to this tool are load-bearing: the `Microsoft.KeyVault/vaults/keys/*`
-/// data actions (required access) and `Microsoft.Authorization/roleAssignments/write`
-/// (ADMIN_LOCKOUT). Any other role is resolved from the cloud (custom roles).
+/// Sources: Microsoft Learn, "Azure built-in roles" (Security and Privileged
+/// sections, learn.microsoft.com/azure/role-based-access-control/built-in-roles),
+/// and shared/fixtures/azure/constructed/roleDefinition.KeyVaultCryptoServiceEncryptionUser.json.
+///
+/// Confirmed while writing this file (public Bicep/Terraform/PowerShell that
+/// assign these roles by id, found with the project's code search): the GUIDs
+/// of every role below, and the data actions of Key Vault Crypto Service
+/// Encryption User (the fixture). Not re-checked against the live service (no
+/// network from the build machine): the other roles' actions and data actions,
+/// written from the published definitions. Only the permissions the analysis
+/// reads are load-bearing: the `Microsoft.KeyVault/vaults/keys/*` data actions
+/// (required access, PERMISSION_REMOVED, NEW_ACCESS) and
+/// `Microsoft.Authorization/roleAssignments/write` (ADMIN_LOCKOUT). Key Vault
+/// Data Access Administrator's built-in ABAC condition (it may only assign
+/// Key Vault data roles) is not modelled: it counts as able to assign roles.
+/// Any other role is fetched from the cloud in `prepare` (custom roles).
 public enum KeyVaultRoles {
     static let keyVaultReadActions = [
         "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
