@@ -44,7 +44,7 @@ struct AzureVaultRuleExampleTests {
             try Data(expected.utf8).write(to: url)
         }
         let actual = try String(contentsOf: url, encoding: .utf8)
-        #expect(actual == expected, "docs/findings-azure.md is stale: rerun with POLICY_CHANGE_UPDATE_DOCS=1")
+        #expect(actual == expected, "docs/findings-azure.md is stale: run make docs")
     }
 }
 
