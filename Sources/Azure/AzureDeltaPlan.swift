@@ -31,12 +31,11 @@ public struct AzureDeltaPlan: Sendable {
 
     public var isEmpty: Bool { accessPolicySteps.isEmpty && assignmentsToCreate.isEmpty && assignmentsToDelete.isEmpty }
 
-    public init(from live: AzureVaultSnapshot, to proposed: AzureVaultSnapshot) throws(ProviderError) {
-        if live.otherProperties != proposed.otherProperties {
-            throw ProviderError(
-                .unsupported,
-                "the proposed vault changes properties other than access policies and role assignments; that needs a whole-vault write, which policy-change never makes (FULL_LIST_REPLACE); nothing was written")
-        }
+    /// Vault properties other than access policies and role assignments are
+    /// never written: validation stops a change that edits them
+    /// (FULL_LIST_REPLACE), and a rollback restores the access it can and lets
+    /// verification judge the rest.
+    public init(from live: AzureVaultSnapshot, to proposed: AzureVaultSnapshot) {
         let liveByID = Dictionary(live.accessPolicies.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
         let proposedByID = Dictionary(proposed.accessPolicies.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
         var adds: [JSONValue] = [], changedRemoves: [JSONValue] = [], changedAdds: [JSONValue] = [], removes: [JSONValue] = []
@@ -46,9 +45,10 @@ public struct AzureDeltaPlan: Sendable {
                 continue
             }
             if (before.tenantID ?? "").lowercased() != (entry.tenantID ?? "").lowercased() {
-                throw ProviderError(
-                    .unsupported,
-                    "the entry for \(entry.objectID) changes tenant; accessPolicies/add cannot express that (FULL_LIST_REPLACE); nothing was written")
+                // Another tenant is another entry as far as the deltas go: drop the old one, add the new.
+                changedRemoves.append(Self.entry(before, before.permissions, tenant: before.tenantID))
+                changedAdds.append(Self.entry(entry, entry.permissions, tenant: entry.tenantID))
+                continue
             }
             var lost: [String: [String]] = [:]
             var changed = false

@@ -168,7 +168,7 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
         }
         let live = try AzureVaultSnapshot.parse(liveSnapshot)
         let target = try AzureVaultSnapshot.parse(proposed)
-        let plan = try AzureDeltaPlan(from: live, to: target)
+        let plan = AzureDeltaPlan(from: live, to: target)
         for step in plan.accessPolicySteps {
             try await arm.send(
                 .put,

@@ -180,4 +180,16 @@ struct AzureRunTests {
             s.expectNoWholeWrites()
         }
     }
+
+    @Test("An EC key stops the run before anything is written: exit 4, the message says the vendor requires RSA")
+    func nonRSAKey() async throws {
+        var scenario = S.accessPolicyScenario()
+        scenario["key"] = ["name": "cmk", "kty": "EC-HSM", "enabled": true]
+        try await S.with(scenario) { s in
+            let result = try await s.run("access-policy.yaml")
+            #expect(result.exitedNormally && result.status == 4, "\(result)")
+            #expect(result.output.contains("RSA or RSA-HSM") && result.output.contains("EC-HSM"), "\(result)")
+            #expect(s.writes().isEmpty)
+        }
+    }
 }

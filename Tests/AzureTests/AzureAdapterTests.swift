@@ -229,27 +229,37 @@ struct AzureDeltaPlanTests {
         let proposed = AzureVaultSnapshot(try JSONParser.parse(X.vault([
             X.entry(X.admin, keys: ["all"]), X.entry(X.service, keys: ["GET", "wrapKey", "unwrapKey", "sign"]), X.entry(X.cryptoUser, keys: ["get"]),
         ])).root)
-        let plan = try AzureDeltaPlan(from: live, to: proposed)
+        let plan = AzureDeltaPlan(from: live, to: proposed)
         #expect(plan.accessPolicySteps.map(\.operation) == [.add, .remove, .add, .remove])
         // Only changing entries travel: never the admin's.
         let objects = plan.accessPolicySteps.flatMap { $0.entries.compactMap { $0["objectId"]?.stringValue } }
         #expect(!objects.contains(X.admin))
         #expect(Self.apply(plan, to: live, removeDropsWholeEntry: removeDropsWholeEntry) == Self.expected(proposed))
         // And the inverse plan (rollback) restores the original.
-        let inverse = try AzureDeltaPlan(from: proposed, to: live)
+        let inverse = AzureDeltaPlan(from: proposed, to: live)
         #expect(Self.apply(inverse, to: proposed, removeDropsWholeEntry: removeDropsWholeEntry) == Self.expected(live))
     }
 
-    @Test("role assignments: create what is new, delete what is gone, by id; other vault properties are refused")
+    @Test("an entry whose tenant changes is removed and added again, never replaced in a list")
+    func tenantChange() throws {
+        let live = AzureVaultSnapshot(try JSONParser.parse(X.vault([X.entry(X.service, keys: ["get"], tenant: "00000000-0000-0000-0000-000000000009")])).root)
+        let proposed = AzureVaultSnapshot(try JSONParser.parse(X.vault([X.entry(X.service, keys: ["get"])])).root)
+        let plan = AzureDeltaPlan(from: live, to: proposed)
+        #expect(plan.accessPolicySteps.map(\.operation) == [.remove, .add])
+        #expect(plan.accessPolicySteps.last?.entries.first?["tenantId"]?.stringValue == X.tenant)
+    }
+
+    @Test("role assignments: create what is new, delete what is gone, by id; other vault properties are never written")
     func assignments() throws {
         let live = AzureVaultSnapshot(try JSONParser.parse(X.vault(rbac: true, assignments: [X.assignment(X.admin, role: X.owner)])).root)
         let proposed = AzureVaultSnapshot(try JSONParser.parse(X.vault(rbac: true, assignments: [X.assignment(X.service, role: X.encryptionUser, key: true)])).root)
-        let plan = try AzureDeltaPlan(from: live, to: proposed)
+        let plan = AzureDeltaPlan(from: live, to: proposed)
         #expect(plan.assignmentsToCreate.map(\.principalID) == [X.service])
         #expect(plan.assignmentsToDelete.map(\.principalID) == [X.admin])
         #expect(plan.accessPolicySteps.isEmpty)
-        let purgeOff = AzureVaultSnapshot(try JSONParser.parse(X.vault(rbac: true, assignments: [], purgeProtection: false)).root)
-        #expect(throws: ProviderError.self) { try AzureDeltaPlan(from: live, to: purgeOff) }
+        // Other vault properties are never written: a plan carries only access deltas.
+        let purgeOff = AzureVaultSnapshot(try JSONParser.parse(X.vault(rbac: true, assignments: [X.assignment(X.admin, role: X.owner)], purgeProtection: false)).root)
+        #expect(AzureDeltaPlan(from: live, to: purgeOff).isEmpty)
     }
 }
 
