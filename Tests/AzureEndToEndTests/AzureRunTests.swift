@@ -192,4 +192,19 @@ struct AzureRunTests {
             #expect(s.writes().isEmpty)
         }
     }
+
+    @Test("A second run changes nothing: exit 0, no-changes, no write call; plan says No changes")
+    func idempotent() async throws {
+        try await S.with(S.accessPolicyScenario()) { s in
+            let first = try await s.run("access-policy.yaml")
+            #expect(first.exitedNormally && first.status == 0, "\(first)")
+            let writes = s.writes().count
+            let second = try await s.run("access-policy.yaml", ["--output", "json"])
+            #expect(second.exitedNormally && second.status == 0, "\(second)")
+            #expect(Inspect.outcome(second) == "no-changes", "\(second.stdout)")
+            let plan = try await s.product(["plan", "access-policy.yaml"])
+            #expect(plan.exitedNormally && plan.status == 0 && plan.stdout.contains("No changes"), "\(plan)")
+            #expect(s.writes().count == writes, "no write after the first run: \(s.writes())")
+        }
+    }
 }

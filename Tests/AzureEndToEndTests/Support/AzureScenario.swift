@@ -268,3 +268,10 @@ enum Product {
         return .failure(FakeError("cannot find the 'policy-change' binary next to the tests; run 'swift build --build-tests' first"))
     }()
 }
+
+extension Inspect {
+    /// The run's outcome from `--output json`.
+    static func outcome(_ result: ChildResult) -> String? {
+        (jsonObject(result.stdout)?["result"] as? [String: Any])?["outcome"] as? String
+    }
+}
