@@ -24,6 +24,8 @@ public struct AzureConnection: Sendable {
                 "target.azure.vault must be the vault's ARM resource id (/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>)")
         }
         let retrying = RetryingTransport(wrapping: transport, policy: RetryPolicy(), logger: logger)
+        var environment = environment
+        if let login = target.endpoints["login"] { environment.variables["AZURE_AUTHORITY_HOST"] = login }
         let source = try environment.tokenSource(transport: retrying, metadataTransport: metadataTransport)
         let tokens = AzureTokenCache(source: source)
         let arm = AzureAPI(service: "ARM", audience: .management, transport: retrying, tokens: tokens)

@@ -13,7 +13,8 @@ public struct AzureEndpoints: Sendable {
     public static let authorizationVersion = "2022-04-01"
     public static let dataPlaneVersion = "7.5"
 
-    /// `target.azure.endpoints` keys: `management`, `vault`, `loganalytics`.
+    /// `target.azure.endpoints` keys: `management`, `vault`, `loganalytics`, and
+    /// `login` (the authority; read by `AzureConnection`, which lets it override AZURE_AUTHORITY_HOST).
     public init(overrides: [String: String]) throws(ProviderError) {
         func url(_ key: String, _ fallback: String?) throws(ProviderError) -> URL? {
             guard let text = overrides[key] ?? fallback else { return nil }
@@ -22,8 +23,8 @@ public struct AzureEndpoints: Sendable {
             }
             return url
         }
-        for key in overrides.keys where !["management", "vault", "loganalytics"].contains(key) {
-            throw ProviderError(.invalidState, "unknown endpoint '\(key)' in target.azure.endpoints (known: management, vault, loganalytics)")
+        for key in overrides.keys where !["management", "vault", "loganalytics", "login"].contains(key) {
+            throw ProviderError(.invalidState, "unknown endpoint '\(key)' in target.azure.endpoints (known: management, vault, loganalytics, login)")
         }
         management = try url("management", "https://management.azure.com")!
         vault = try url("vault", nil)

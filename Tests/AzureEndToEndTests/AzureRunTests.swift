@@ -45,7 +45,10 @@ struct AzureRunTests {
     func rbacHappyPath() async throws {
         let scenario = S.rbacScenario()
         try await S.with(scenario) { s in
-            let result = try await s.run("rbac.yaml")
+            // The runbook's `login` endpoint wins over AZURE_AUTHORITY_HOST.
+            var env = s.environment()
+            env["AZURE_AUTHORITY_HOST"] = "http://127.0.0.1:9/"
+            let result = try await s.run("rbac.yaml", environment: env)
             #expect(result.exitedNormally && result.status == 0, "\(result)")
             let writes = s.writes()
             #expect(writes.map { $0["operation"] as? String ?? "" } == ["roleAssignments_Create"], "\(writes)")

@@ -105,7 +105,7 @@ struct InvalidKeyPermissionRule: AzureVaultRule {
         return vault.accessPolicies.flatMap { entry in
             entry.keys.enumerated().compactMap { i, name in
                 KeyVaultRoles.keyPermissions.contains(name.lowercased()) ? nil
-                    : finding(input, "'\(name)' is not a Key Vault key permission\(Spelling.suggestion(for: name.lowercased(), among: Array(KeyVaultRoles.keyPermissions)).map { " (did you mean '\($0)'?)" } ?? "")", at: "\(entry.path).permissions.keys[\(i)]")
+                    : finding(input, "'\(name)' is not a Key Vault key permission\(Spelling.suggestion(for: name.lowercased(), among: Array(KeyVaultRoles.keyPermissions)).map { " (did you mean '\(KeyVaultRoles.displayName($0))'?)" } ?? "")", at: "\(entry.path).permissions.keys[\(i)]")
             }
         }
     }
