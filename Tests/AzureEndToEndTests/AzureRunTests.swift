@@ -210,4 +210,31 @@ struct AzureRunTests {
             #expect(s.writes().count == writes, "no write after the first run: \(s.writes())")
         }
     }
+
+    @Test("SIGKILL during monitor, then 'resume RUN' finishes the run: exit 0, the change stays")
+    func killedThenResumed() async throws {
+        try await S.with(S.accessPolicyScenario()) { s in
+            let env = s.environment(monitor: "6s")
+            let child = try s.start(["run", "access-policy.yaml", "--yes", "--state-dir", s.state.path], environment: env)
+            var monitoring = false
+            for _ in 0..<1200 {
+                if let id = s.runIDs().last, let events = try? s.journal(id), events.contains(where: { $0.event == .monitorRound }) {
+                    monitoring = true
+                    break
+                }
+                if !child.isRunning { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            child.signal(SIGKILL)
+            let first = await child.wait()
+            try #require(monitoring && first.diedOfSIGKILL, "\(first)")
+            let (id, _) = try s.lastRun()
+            let resumed = try await s.product(["resume", id, "--yes", "--state-dir", s.state.path], environment: env)
+            #expect(resumed.exitedNormally && resumed.status == 0, "\(resumed)")
+            #expect(S.entries(try await s.liveVault()).contains("\(S.service):get,unwrapkey,wrapkey"))
+            let events = try s.journal(id)
+            #expect(events.contains { $0.event == .resumed } && !events.contains { $0.event == .rollbackIntent })
+            #expect(s.writes().map { $0["operation"] as? String ?? "" } == ["accessPolicies/add"], "resume writes nothing again")
+        }
+    }
 }
