@@ -110,6 +110,7 @@ struct AzureRunTests {
             #expect(result.exitedNormally && result.status == 5, "\(result)")
             #expect(S.entries(try await s.liveVault()) == before)
             let (_, events) = try s.lastRun()
+            #expect(events.contains { $0.event == .check && $0.name == "audit-log" && $0.outcome == "passed" }, "verify's audit-log check passes before the denial")
             let failed = try #require(events.first { $0.event == .monitorRound && $0.outcome == "failed" }, "\(events.map(\.event.rawValue))")
             #expect(failed.message?.contains("Forbidden") == true, "\(failed.message ?? "")")
         }

@@ -240,6 +240,27 @@ struct AzureDeltaPlanTests {
         #expect(Self.apply(inverse, to: proposed, removeDropsWholeEntry: removeDropsWholeEntry) == Self.expected(live))
     }
 
+    @Test("the official examples: getVault parses into a snapshot; an add body has updateAccessPoliciesAdd's shape")
+    func officialShapes() throws {
+        let get = try JSONParser.parse(try fixture("keyvault-arm-2025-05-01/getVault.json")).root
+        let vaultJSON = try #require(get["responses"]?["200"]?["body"])
+        let vault = AzureVaultSnapshot(vaultJSON)
+        #expect(vault.accessPolicies.count == 1 && vault.model == .accessPolicy && vault.subscriptionID == "00000000-0000-0000-0000-000000000000")
+        let add = try JSONParser.parse(try fixture("keyvault-arm-2025-05-01/updateAccessPoliciesAdd.json")).root
+        let documented = try #require(add["parameters"]?["parameters"])
+        let proposedEntry = try #require(documented["properties"]?["accessPolicies"]?.arrayValue?.first)
+        let proposedRoot = JSONValue.object([JSONMember("id", vaultJSON["id"] ?? .null), JSONMember("properties", .object([
+            JSONMember("tenantId", .string("00000000-0000-0000-0000-000000000000")),
+            JSONMember("accessPolicies", .array([proposedEntry])),
+        ]))])
+        let emptyRoot = JSONValue.object([JSONMember("id", vaultJSON["id"] ?? .null), JSONMember("properties", .object([
+            JSONMember("tenantId", .string("00000000-0000-0000-0000-000000000000")), JSONMember("accessPolicies", .array([])),
+        ]))])
+        let plan = AzureDeltaPlan(from: AzureVaultSnapshot(emptyRoot), to: AzureVaultSnapshot(proposedRoot))
+        let body = try #require(plan.accessPolicySteps.first?.body)
+        #expect(AzureVaultSnapshot.canonicalJSON(body) == AzureVaultSnapshot.canonicalJSON(documented), "\(body.serialized())")
+    }
+
     @Test("an entry whose tenant changes is removed and added again, never replaced in a list")
     func tenantChange() throws {
         let live = AzureVaultSnapshot(try JSONParser.parse(X.vault([X.entry(X.service, keys: ["get"], tenant: "00000000-0000-0000-0000-000000000009")])).root)

@@ -136,7 +136,7 @@ public struct AzureVaultSnapshot: Sendable, Equatable {
     }
 
     /// Object members sorted, arrays in order, for comparing values as JSON means them.
-    static func canonicalJSON(_ value: JSONValue) -> String {
+    public static func canonicalJSON(_ value: JSONValue) -> String {
         switch value {
         case .object(let members):
             return "{" + members.sorted { $0.key < $1.key }.map { "\($0.key):\(canonicalJSON($0.value))" }.joined(separator: ",") + "}"
