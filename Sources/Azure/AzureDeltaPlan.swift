@@ -11,7 +11,10 @@ import PolicyChange
 /// entry once it holds none. So an entry whose permissions change is written as
 /// `remove` (only the permissions it loses) followed by `add` (its complete
 /// proposed permissions): whether `remove` subtracts or drops the whole entry,
-/// the entry ends up exactly as proposed. Entries are added before any are
+/// the entry ends up exactly as proposed. `remove` matches permission names
+/// case-sensitively (a differently spelled name is a silent no-op:
+/// azure-rest-api-specs issue 42963), so removals always carry the names
+/// exactly as the live vault spells them; `add` is case-insensitive. Entries are added before any are
 /// removed, and role assignments are created before any are deleted, so access
 /// a change keeps is never absent in between.
 public struct AzureDeltaPlan: Sendable {

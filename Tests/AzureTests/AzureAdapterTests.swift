@@ -231,6 +231,8 @@ struct AzureDeltaPlanTests {
         ])).root)
         let plan = AzureDeltaPlan(from: live, to: proposed)
         #expect(plan.accessPolicySteps.map(\.operation) == [.add, .remove, .add, .remove])
+        // Removals carry the live spelling (remove matches case-sensitively).
+        #expect(plan.accessPolicySteps[1].entries.first?["permissions"]?["keys"] == .array([.string("decrypt")]))
         // Only changing entries travel: never the admin's.
         let objects = plan.accessPolicySteps.flatMap { $0.entries.compactMap { $0["objectId"]?.stringValue } }
         #expect(!objects.contains(X.admin))

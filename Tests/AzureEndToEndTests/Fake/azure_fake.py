@@ -330,12 +330,14 @@ class Handler(BaseHTTPRequestHandler):
                     for n in names:
                         if n.lower() not in [h.lower() for h in have]:
                             have.append(n)
-            else:  # remove: subtract the listed permissions; an entry left with none goes
+            else:  # remove: subtract the listed permissions; an entry left with none goes.
+                # Matching is case-SENSITIVE, as the service does it (azure-rest-api-specs
+                # issue 42963: a remove spelled differently from the stored value is a silent no-op).
                 if match is None:
                     continue
                 for cat, names in e["permissions"].items():
-                    drop = {n.lower() for n in names}
-                    match["permissions"][cat] = [h for h in match["permissions"].get(cat, []) if h.lower() not in drop]
+                    drop = set(names)
+                    match["permissions"][cat] = [h for h in match["permissions"].get(cat, []) if h not in drop]
                 if not any(match["permissions"].values()):
                     policies.remove(match)
         S["vault"].setdefault("systemData", {})["lastModifiedAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -63,7 +63,9 @@ final class AzureScenario: @unchecked Sendable {
     }
 
     static func accessPolicyScenario() -> [String: Any] {
-        ["vault": vault(rbac: false, policies: [entry(admin, allKeys), entry(other, ["get", "list"])])]
+        // The other entry's names are spelled as the portal stores them: removing it
+        // only works with that exact spelling (the fake matches removals case-sensitively).
+        ["vault": vault(rbac: false, policies: [entry(admin, allKeys), entry(other, ["Get", "List"])])]
     }
 
     static func rbacScenario() -> [String: Any] {
