@@ -69,11 +69,16 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "Azure",
+            dependencies: ["PolicyChange", "HTTP", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // MARK: Front end
         .target(
             name: "PolicyChangeCLI",
             dependencies: [
-                "PolicyChange", "RunbookYAML", "RunStore", "HTTP", "CurlTransport", "AWS", "GCP",
+                "PolicyChange", "RunbookYAML", "RunStore", "HTTP", "CurlTransport", "AWS", "Azure", "GCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -110,6 +115,11 @@ let package = Package(
             dependencies: ["GCP", "HTTP", "PolicyChange", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(
+            name: "AzureTests",
+            dependencies: ["Azure", "HTTP", "PolicyChange", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI", "PolicyChange", "RunbookYAML"]),
         // Spawning and bounding child processes, for both end-to-end targets.
         .target(name: "ChildProcessSupport", path: "Tests/ChildProcessSupport"),
@@ -130,6 +140,13 @@ let package = Package(
         // (Tests/GCPEndToEndTests/Fake/gcp_fake.py).
         .testTarget(
             name: "GCPEndToEndTests",
+            dependencies: ["policy-change", "PolicyChange", "RunStore", "ChildProcessSupport"],
+            resources: [.copy("Fixtures"), .copy("Fake")]
+        ),
+        // The real `policy-change` binary against the Azure conformance fake
+        // (Tests/AzureEndToEndTests/Fake/azure_fake.py).
+        .testTarget(
+            name: "AzureEndToEndTests",
             dependencies: ["policy-change", "PolicyChange", "RunStore", "ChildProcessSupport"],
             resources: [.copy("Fixtures"), .copy("Fake")]
         ),

@@ -112,8 +112,8 @@ public enum PolicyDialects {
     public static func dialect(for cloud: Cloud) -> (any PolicyDialect)? {
         switch cloud {
         case .aws: AWSKeyPolicyDialect()
+        case .azure: AzureKeyVaultDialect()
         case .gcp: CloudKMSIAMDialect()
-        case .azure: nil
         }
     }
 }

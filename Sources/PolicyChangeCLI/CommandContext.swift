@@ -1,4 +1,5 @@
 import AWS
+import Azure
 import GCP
 import Foundation
 import HTTP
@@ -82,6 +83,16 @@ public struct CloudProviderFactory: ProviderFactory {
             return CloudConnection(
                 provider: connection.provider, auditLog: connection.auditLog, dialect: AWSKeyPolicyDialect(),
                 remoteValidator: connection.validator)
+        case .azure(let azure):
+            let connection: AzureConnection
+            do {
+                connection = try AzureConnection.make(
+                    target: azure, environment: AzureEnvironment(context.environment), transport: context.transport,
+                    metadataTransport: try context.metadataTransport(["169.254.169.254"]), logger: context.logger)
+            } catch {
+                throw Failure(.stoppedBeforeApply, "\(error)")
+            }
+            return CloudConnection(provider: connection.provider, auditLog: connection.auditLog, dialect: connection.dialect)
         case .gcp(let gcp):
             let connection: GCPConnection
             do {
@@ -94,10 +105,6 @@ public struct CloudProviderFactory: ProviderFactory {
                 throw Failure(.stoppedBeforeApply, "\(error)")
             }
             return CloudConnection(provider: connection.provider, auditLog: connection.auditLog, dialect: connection.dialect)
-        case .azure:
-            throw Failure(
-                .invalidInput,
-                "the \(target.cloud) adapter is not part of this build yet (aws is); 'validate' and 'diff' work offline")
         }
     }
 }

@@ -68,6 +68,10 @@ enum Scaffold {
         case .azure:
             Files(runbook: """
                 # policy-change runbook (schema v1) for an Azure Key Vault key.
+                # Credentials: AZURE_TENANT_ID + AZURE_CLIENT_ID + AZURE_CLIENT_SECRET, or
+                # AZURE_FEDERATED_TOKEN_FILE (workload identity), or a managed identity.
+                # Changes are written as deltas only (accessPolicies/add|remove, role
+                # assignment PUT/DELETE), never by replacing the vault or the list.
                 version: 1
                 name: grant-confluent-key-access
                 change-ticket: CHG-0000                     # REPLACE-ME
@@ -75,14 +79,35 @@ enum Scaffold {
                 target:
                   azure:
                     vault: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/vault   # REPLACE-ME
-                    key: cmk1
+                    key: cmk1                                 # REPLACE-ME: an RSA or RSA-HSM key
+                    # model: rbac                             # pin the permission model (default: read from the vault)
 
                 change:
+                  # access-policy model:
                   - add-access-policy: { object-id: 00000000-0000-0000-0000-000000000001, keys: [get, wrapKey, unwrapKey] }   # REPLACE-ME
+                  # RBAC model instead:
+                  # - add-role-assignment: { principal-id: 00000000-0000-0000-0000-000000000001, role: Key Vault Crypto Service Encryption User, scope: key }
 
                 require:
                   - preset: confluent
                     principal: 00000000-0000-0000-0000-000000000001
+
+                steps:
+                  - backup: {}
+                  - validate: { fail-on: error }
+                  - approve: {}
+                  - apply: {}
+                  - wait: 30s
+                  - verify:
+                      checks: [policy-unchanged, required-access, key-enabled, { audit-log: { workspace: 00000000-0000-0000-0000-000000000000 } }]   # REPLACE-ME: Log Analytics workspace id
+                  - monitor:
+                      duration: 30m
+                      interval: 1m
+                      checks: [policy-unchanged, required-access, { audit-log: { workspace: 00000000-0000-0000-0000-000000000000 } }]
+
+                rollback:
+                  automatic: true
+                  verify: true
 
                 """, extras: [])
         case .gcp:

@@ -61,7 +61,7 @@ struct RunbookDecoder {
             change: change,
             require: require,
             window: window,
-            steps: steps ?? Step.defaultProcedure,
+            steps: steps ?? (cloud == .azure ? Self.azureDefaultProcedure : Step.defaultProcedure),
             rollback: rollback
         )
     }
@@ -210,8 +210,22 @@ struct RunbookDecoder {
             model: try m.value("model").map { node throws(RunbookError) in
                 try choice(node, for: "model", as: AzurePermissionModel.self)
             },
-            endpoints: try endpoints(m.value("endpoints"))
+            endpoints: try azureEndpoints(m.value("endpoints"))
         )
+    }
+
+    /// Azure's endpoint overrides: `management` (ARM), `vault` (data plane),
+    /// `loganalytics`, `login` (the Entra ID authority, like AZURE_AUTHORITY_HOST).
+    private func azureEndpoints(_ node: YAMLNode?) throws(RunbookError) -> [String: String] {
+        let result = try endpoints(node)
+        let known = ["management", "vault", "loganalytics", "login"]
+        if let node, case .mapping(let pairs) = node.content {
+            for pair in pairs where !known.contains(pair.keyText) {
+                let hint = Spelling.suggestion(for: pair.keyText, among: known).map { " (did you mean '\($0)'?)" } ?? ""
+                throw error(at: pair.key, "unknown Azure endpoint '\(YAMLNode.abbreviated(pair.keyText))'\(hint); known: management, vault, loganalytics, login")
+            }
+        }
+        return result
     }
 
     private func decodeGCPTarget(_ node: YAMLNode) throws(RunbookError) -> GCPTarget {

@@ -110,12 +110,14 @@ extension RunbookDecoder {
             return .wait(try duration(try required("duration", in: m!), for: "duration"))
         case "verify":
             var step = VerifyStep()
+            if cloud == .azure { step.checks = Self.azureDefaults(step.checks) }
             if let v = m?.value("checks") { step.checks = try decodeChecks(v, cloud: cloud) }
             if let v = m?.value("inconclusive") { step.inconclusiveLimit = try int(v, for: "inconclusive", atLeast: 1) }
             if let v = m?.value("interval") { step.interval = try duration(v, for: "interval") }
             return .verify(step)
         case "monitor":
             var step = MonitorStep()
+            if cloud == .azure { step.checks = Self.azureDefaults(step.checks) }
             if let v = m?.value("duration") { step.duration = try duration(v, for: "duration") }
             if let v = m?.value("interval") { step.interval = try duration(v, for: "interval") }
             if let v = m?.value("failures") { step.failures = try int(v, for: "failures", atLeast: 1) }
@@ -180,6 +182,13 @@ extension RunbookDecoder {
 
     static let httpMethods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
+    /// An Azure audit-log check needs a Log Analytics workspace, which a default
+    /// check list cannot name: Azure's defaults leave the audit-log check out
+    /// (list it with `workspace` to have it).
+    static func azureDefaults(_ checks: [Check]) -> [Check] {
+        checks.filter { if case .auditLog = $0 { return false } else { return true } }
+    }
+
     func decodeChecks(_ node: YAMLNode, cloud: Cloud) throws(RunbookError) -> [Check] {
         var checks: [Check] = []
         for item in try sequence(node, for: "checks") {
@@ -197,6 +206,11 @@ extension RunbookDecoder {
                             at: v, "'workspace' names an Azure Log Analytics workspace, for azure targets only (the target is \(cloud))")
                     }
                     check.workspace = try nonEmptyString(v, for: "workspace")
+                }
+                if cloud == .azure && check.workspace == nil {
+                    throw error(
+                        at: keyNode,
+                        "the Azure audit-log check queries Log Analytics and needs its workspace: '- audit-log: { workspace: <workspace id> }'")
                 }
                 checks.append(.auditLog(check))
             case "http":
@@ -325,5 +339,25 @@ extension RunbookDecoder {
             b = b.dropFirst(expDigits)
         }
         return b.isEmpty
+    }
+}
+
+extension RunbookDecoder {
+    /// DESIGN §3's default procedure, with Azure's default checks (no audit-log
+    /// check: it needs a workspace the defaults cannot name).
+    static var azureDefaultProcedure: [Step] {
+        Step.defaultProcedure.map { step in
+            var step = step
+            switch step.action {
+            case .verify(var v):
+                v.checks = azureDefaults(v.checks)
+                step.action = .verify(v)
+            case .monitor(var m):
+                m.checks = azureDefaults(m.checks)
+                step.action = .monitor(m)
+            default: break
+            }
+            return step
+        }
     }
 }

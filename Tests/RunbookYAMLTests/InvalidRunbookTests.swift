@@ -311,6 +311,8 @@ extension InvalidRunbookTests {
         "http-check-without-settings.yaml:11:42: check 'http' needs settings (e.g. '- http: { url: https://…, expect: { status: 200 } }')",
         "expect-json-not-scalar.yaml:17:25: expected a JSON scalar (string, number, true, false or null) for 'status', found a mapping",
         "workspace-on-aws.yaml:13:35: 'workspace' names an Azure Log Analytics workspace, for azure targets only (the target is aws)",
+        "azure-audit-log-without-workspace.yaml:12:42: the Azure audit-log check queries Log Analytics and needs its workspace: '- audit-log: { workspace: <workspace id> }'",
+        "azure-unknown-endpoint.yaml:7:18: unknown Azure endpoint 'managment' (did you mean 'management'?); known: management, vault, loganalytics, login",
         "unterminated-variable.yaml:3:14: unterminated '${' (close it with '}', or write $${ for a literal ${)",
     ])
     func moreMistakes(_ expected: String) {

@@ -125,6 +125,8 @@ import Testing
             "STATEMENTS_FILE": "\(repository)/examples/snippets/confluent-statements.json",
             "GCP_KEY": "projects/my-project/locations/us-east1/keyRings/my-ring/cryptoKeys/my-key",
             "MEMBER": "group:cck-d45e6381@confluent.io",
+            "VAULT_ID": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv",
+            "SERVICE_OID": "ce2ce14e-85d7-4629-bdbc-454d0519d987",
         ]
         for file in files {
             let text = try String(contentsOfFile: file, encoding: .utf8)

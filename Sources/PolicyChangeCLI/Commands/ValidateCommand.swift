@@ -14,6 +14,7 @@ struct ValidateCommand: AsyncParsableCommand {
         discussion: """
             policy-change validate --cloud aws --current OLD --proposed NEW [--require FILE] [--caller ARN] [--format text|json|sarif]
             policy-change validate --cloud gcp --current OLD --proposed NEW [--require FILE] [--caller MEMBER] [--roles FILE] [--inherited-admin MEMBER]...
+            policy-change validate --cloud azure --current OLD --proposed NEW [--require FILE] [--caller OBJECT_ID] [--model access-policy|rbac] [--key-name NAME]
             policy-change validate RUNBOOK [--current FILE]
 
             Without --current only document, grammar and required-access checks run. \
@@ -31,6 +32,10 @@ struct ValidateCommand: AsyncParsableCommand {
     var roles: String?
     @Option(name: .customLong("inherited-admin"), help: ArgumentHelp("GCP: a member holding setIamPolicy through the key ring, project or organization (repeatable).", valueName: "member"))
     var inheritedAdmins: [String] = []
+    @Option(help: ArgumentHelp("Azure: the permission model the change assumes, for PERMISSION_MODEL_MISMATCH.", valueName: "access-policy|rbac"))
+    var model: AzurePermissionModel?
+    @Option(name: .customLong("key-name"), help: ArgumentHelp("Azure: the key's name in the vault, so key-scope role assignments of other keys do not count.", valueName: "name"))
+    var keyName: String?
     @Option(help: "text, json or sarif.") var format: FindingsFormat = .text
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a ${NAME} variable of the runbook.", valueName: "NAME=VALUE"))
     var variables: [String] = []
@@ -49,7 +54,7 @@ struct ValidateCommand: AsyncParsableCommand {
             let dialect: any PolicyDialect
             if let runbook {
                 let book = try context.loadRunbook(runbook, variables: variables)
-                dialect = try gcpOptions(context, base: try context.dialect(for: book.target.cloud), target: book.target)
+                dialect = try offlineDialect(context, cloud: book.target.cloud, target: book.target)
                 guard let base = try current.map({ PolicySnapshot(document: try context.readFile($0, what: "the current policy")) })
                     ?? Self.standalone(book)
                 else {
@@ -69,7 +74,7 @@ struct ValidateCommand: AsyncParsableCommand {
                     bypassLockoutSafetyCheck: book.requestsLockoutBypass)
             } else {
                 let cloud = cloud!
-                dialect = try gcpOptions(context, base: try context.dialect(for: cloud), target: nil)
+                dialect = try offlineDialect(context, cloud: cloud, target: nil)
                 let proposedPath = context.absolute(proposed!)
                 request = AnalysisRequest(
                     current: try current.map { PolicySnapshot(document: try context.readFile($0, what: "the current policy")) },
@@ -88,14 +93,25 @@ struct ValidateCommand: AsyncParsableCommand {
         }
     }
 
-    /// The GCP dialect with `--roles`, `--inherited-admin` and the runbook's `inherited-admins`.
-    func gcpOptions(_ context: CommandContext, base: any PolicyDialect, target: Target?) throws -> any PolicyDialect {
-        guard base.cloud == .gcp else {
-            if roles != nil || !inheritedAdmins.isEmpty {
-                throw Failure(.usage, "--roles and --inherited-admin apply to --cloud gcp only")
-            }
-            return base
+    /// The cloud's offline dialect with its cloud-specific flags and what the runbook's target says.
+    func offlineDialect(_ context: CommandContext, cloud: Cloud, target: Target?) throws -> any PolicyDialect {
+        if cloud != .gcp && (roles != nil || !inheritedAdmins.isEmpty) {
+            throw Failure(.usage, "--roles and --inherited-admin apply to --cloud gcp only")
         }
+        if cloud != .azure && (model != nil || keyName != nil) {
+            throw Failure(.usage, "--model and --key-name apply to --cloud azure only")
+        }
+        switch cloud {
+        case .aws: return try context.dialect(for: .aws)
+        case .azure:
+            let azure: AzureTarget? = if case .azure(let t)? = target { t } else { nil }
+            return AzureKeyVaultDialect(pinnedModel: model ?? azure?.model, keyName: keyName ?? azure?.key)
+        case .gcp: return try gcpDialect(context, target: target)
+        }
+    }
+
+    /// The GCP dialect with `--roles`, `--inherited-admin` and the runbook's `inherited-admins`.
+    func gcpDialect(_ context: CommandContext, target: Target?) throws -> any PolicyDialect {
         var definitions: [IAMRoleDefinition] = []
         if let roles {
             do {
@@ -116,6 +132,8 @@ struct ValidateCommand: AsyncParsableCommand {
         return PolicySnapshot(document: file.contents)
     }
 }
+
+extension AzurePermissionModel: ExpressibleByArgument {}
 
 extension CommandContext {
     func loadRequirements(_ path: String) throws -> [Requirement] {
