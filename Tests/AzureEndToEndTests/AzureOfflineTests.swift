@@ -32,7 +32,7 @@ struct AzureOfflineTests {
                                 "--key-name", "cmk", "--format", "json"])
         #expect(r.exitedNormally && r.status == 3, "\(r)")
         let codes = ((Inspect.jsonObject(r.stdout)?["findings"] as? [[String: Any]]) ?? []).compactMap { $0["code"] as? String }
-        for code in ["ROLE_DEFINITION_UNKNOWN", "ADMIN_LOCKOUT", "PERMISSION_MODEL_MISMATCH", "REQUIRED_PERMISSION_MISSING"] {
+        for code in ["UNKNOWN_ROLE", "ADMIN_LOCKOUT", "PERMISSION_MODEL_MISMATCH", "REQUIRED_PERMISSION_MISSING"] {
             #expect(codes.contains(code), "\(code) missing from \(codes)")
         }
     }

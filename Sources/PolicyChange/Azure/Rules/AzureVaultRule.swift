@@ -96,7 +96,7 @@ public enum AzureVaultRules {
         InvalidKeyPermissionRule.self, CompoundIdentityRule.self, FullListReplaceRule.self, PurgeProtectionRequiredRule.self,
         TrustedServicesBlockedRule.self, RoleDefinitionUnknownRule.self,
         AzureRequiredPermissionMissingRule.self, AzureRequiredPermissionConditionalRule.self,
-        AzurePermissionRemovedRule.self, AzureNewAccessRule.self, AdminLockoutRule.self,
+        AzurePermissionRemovedRule.self, AzureNewAccessRule.self, AzureAdminLockoutRule.self,
     ]
 
     public static func rule(_ id: String) -> (any AzureVaultRule.Type)? { all.first { $0.id == id } }

@@ -180,7 +180,7 @@ struct TrustedServicesBlockedRule: AzureVaultRule {
 }
 
 struct RoleDefinitionUnknownRule: AzureVaultRule {
-    static let id = "ROLE_DEFINITION_UNKNOWN"
+    static let id = "UNKNOWN_ROLE"
     static let severity = Severity.warning
     static let description = "A role assignment uses a role that is not a pinned built-in and was not fetched (a custom role, offline): what it grants cannot be evaluated."
     static let fix = "Run `plan` against the cloud (it fetches custom role definitions), or check the role by hand."
@@ -301,7 +301,7 @@ struct AzureNewAccessRule: AzureVaultRule {
 ///    `roleAssignments/write` after it.
 /// Assignments inherited from the resource group or subscription are not in the snapshot;
 /// the finding says so.
-struct AdminLockoutRule: AzureVaultRule {
+struct AzureAdminLockoutRule: AzureVaultRule {
     static let id = "ADMIN_LOCKOUT"
     static let severity = Severity.error
     static let description = "The change leaves the caller (`--caller` object id) unable to change the vault's access again: it removes the caller's vault- or key-scope role assignment that grants Microsoft.Authorization/roleAssignments/write, or switches an access-policy vault to RBAC while the caller holds no such assignment. Inherited assignments (resource group, subscription) are not in the snapshot and are not counted."

@@ -143,7 +143,7 @@ public enum GCPNewPublicAccessRule: GCPPolicyRule {
 }
 
 /// Nobody could change the key's policy again.
-public enum AdminLockoutRule: GCPPolicyRule {
+public enum GCPAdminLockoutRule: GCPPolicyRule {
     public static let id = "ADMIN_LOCKOUT"
     public static let severity = Severity.error
     public static let stage = KeyPolicyRuleStage.keySafety

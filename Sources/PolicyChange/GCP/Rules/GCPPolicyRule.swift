@@ -73,7 +73,7 @@ public enum GCPPolicyRules {
         PublicMemberRule.self, ConditionLintRule.self,
         GCPRequiredPermissionMissingRule.self, GCPRequiredPermissionConditionalRule.self,
         GCPPermissionRemovedRule.self, GCPNewAccessRule.self, GCPNewPublicAccessRule.self,
-        AdminLockoutRule.self,
+        GCPAdminLockoutRule.self,
     ]
 
     public static func rule(_ id: String) -> (any GCPPolicyRule.Type)? { all.first { $0.id == id } }
