@@ -33,9 +33,10 @@ system-deps:
 # Python tools the tests and the demo drive: moto_server (AWS with request
 # authentication), boto3/botocore (setup, signature checks in the fakes), the
 # aws CLI (restoring a backup the documented way), PyYAML + jsonschema
-# (schema conformance).
+# (schema conformance), cryptography (the GCP fake verifies RS256 JWTs).
 python-deps:
 	@$(PYTHON) -c "import yaml, jsonschema" 2>/dev/null || $(PYTHON) -m pip install -q pyyaml jsonschema
+	@$(PYTHON) -c "import cryptography" 2>/dev/null || $(PYTHON) -m pip install -q cryptography
 	@$(PYTHON) -c "import moto, boto3, botocore, flask, werkzeug" 2>/dev/null && command -v moto_server >/dev/null \
 	  || $(PYTHON) -m pip install -q "moto[server]" boto3
 	@command -v aws >/dev/null || $(PYTHON) -m pip install -q awscli
