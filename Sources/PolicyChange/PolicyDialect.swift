@@ -107,13 +107,24 @@ public struct ChangeSummary: Sendable, Equatable, Codable {
     public var isEmpty: Bool { entries.isEmpty }
 }
 
-/// The dialects the core knows, by cloud.
+/// The dialects the core knows, offline (no cloud to ask for custom roles).
 public enum PolicyDialects {
-    public static func dialect(for cloud: Cloud) -> (any PolicyDialect)? {
+    /// A cloud's dialect, knowing nothing about a particular key.
+    public static func dialect(for cloud: Cloud) -> any PolicyDialect {
         switch cloud {
         case .aws: AWSKeyPolicyDialect()
         case .azure: AzureKeyVaultDialect()
         case .gcp: CloudKMSIAMDialect()
+        }
+    }
+
+    /// A cloud's dialect configured by what a runbook's target says: Azure's
+    /// pinned permission model and key name, GCP's inherited administrators.
+    public static func dialect(for target: Target) -> any PolicyDialect {
+        switch target {
+        case .aws: AWSKeyPolicyDialect()
+        case .azure(let azure): AzureKeyVaultDialect(pinnedModel: azure.model, keyName: azure.key)
+        case .gcp(let gcp): CloudKMSIAMDialect(inheritedAdmins: gcp.inheritedAdmins)
         }
     }
 }

@@ -185,13 +185,6 @@ struct CommandContext {
         }
     }
 
-    func dialect(for cloud: Cloud) throws -> any PolicyDialect {
-        guard let dialect = PolicyDialects.dialect(for: cloud) else {
-            throw Failure(.invalidInput, "the \(cloud) policy analysis is not part of this build yet; aws is supported")
-        }
-        return dialect
-    }
-
     func readFile(_ path: String, what: String) throws -> Data {
         guard let data = FileManager.default.contents(atPath: absolute(path)) else {
             throw Failure(.invalidInput, "cannot read \(what) '\(path)' (no such file or not readable)")

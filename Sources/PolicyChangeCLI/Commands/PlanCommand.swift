@@ -40,7 +40,7 @@ struct PlanCommand: AsyncParsableCommand {
         if let current {
             snapshot = PolicySnapshot(document: try context.readFile(current, what: "the current policy"))
             caller = nil
-            dialect = try context.dialect(for: runbook.target.cloud)
+            dialect = PolicyDialects.dialect(for: runbook.target)
         } else {
             let connection = try context.connect(to: runbook.target)
             dialect = connection.dialect

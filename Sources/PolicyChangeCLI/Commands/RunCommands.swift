@@ -19,7 +19,7 @@ struct DiffCommand: AsyncParsableCommand {
     func run() async throws {
         try await guarded(json: output == .json) {
             let context = CommandContext(options: global)
-            let dialect = try context.dialect(for: cloud)
+            let dialect = PolicyDialects.dialect(for: cloud)
             let a = PolicySnapshot(document: try context.readFile(old, what: "the old snapshot"))
             let b = PolicySnapshot(document: try context.readFile(new, what: "the new snapshot"))
             let summary = dialect.changeSummary(from: a, to: b)

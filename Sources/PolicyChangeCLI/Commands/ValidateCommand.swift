@@ -102,7 +102,7 @@ struct ValidateCommand: AsyncParsableCommand {
             throw Failure(.usage, "--model and --key-name apply to --cloud azure only")
         }
         switch cloud {
-        case .aws: return try context.dialect(for: .aws)
+        case .aws: return PolicyDialects.dialect(for: .aws)
         case .azure:
             let azure: AzureTarget? = if case .azure(let t)? = target { t } else { nil }
             return AzureKeyVaultDialect(pinnedModel: model ?? azure?.model, keyName: keyName ?? azure?.key)
