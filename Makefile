@@ -19,7 +19,7 @@ help:
 	@echo "make bench   benchmarks (hyperfine): start-up, runbook load, plan, plan vs the aws CLI"
 	@echo "make bench-analysis   the analysis of a 32 KB policy, beside parliament"
 	@echo "make docs    regenerate docs/findings*.md (AWS, Azure, GCP) from the rules"
-	@echo "make catalogue   regenerate the KMS action catalogue from the botocore model"
+	@echo "make catalogue   regenerate the AWS KMS action catalogue (botocore model) and the GCP predefined-role catalogue (data/gcp)"
 	@echo "make format  swift format the sources in place"
 
 # System libraries the package links (pkg-config names yaml-0.1 and libcurl).
@@ -71,9 +71,11 @@ bench-analysis:
 docs:
 	POLICY_CHANGE_UPDATE_DOCS=1 $(SWIFT) test --filter FindingsReferenceTests
 
-# The KMS action catalogue from the pinned botocore model.
+# The KMS action catalogue from the pinned botocore model, and the GCP
+# predefined Cloud KMS roles from data/gcp/predefined-kms-roles.json.
 catalogue:
 	$(PYTHON) scripts/gen-kms-catalogue.py
+	$(PYTHON) scripts/gen-gcp-roles.py
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests
