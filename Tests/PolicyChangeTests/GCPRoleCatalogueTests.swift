@@ -85,4 +85,20 @@ struct GCPRoleCatalogueTests {
             "cloudkms.cryptoKeyVersions.useToSign", "cloudkms.cryptoKeyVersions.useToVerify"]) == true)
         #expect(roles.filter { $0.value.contains(setIamPolicy) }.keys.sorted() == ["roles/cloudkms.admin", "roles/owner"])
     }
+
+    @Test("the analysis uses the catalogue: roles/editor does not meet a decrypt requirement; a service-agent role is known")
+    func analysisUsesTheCatalogue() {
+        let member = "serviceAccount:app@my-project.iam.gserviceaccount.com"
+        func codes(_ role: String) -> [String] {
+            let example = GCPRuleExample(
+                proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding + #",{"role":"\#(role)","members":["\#(member)"]}"#),
+                requirements: [Requirement(principal: member, actions: ["cloudkms.cryptoKeyVersions.useToDecrypt"])])
+            return example.dialect.analyze(example.request).map(\.code)
+        }
+        #expect(codes("roles/editor").contains("REQUIRED_PERMISSION_MISSING"))
+        #expect(!codes("roles/owner").contains("REQUIRED_PERMISSION_MISSING"))
+        #expect(!codes("roles/cloudkms.cryptoKeyDecrypter").contains("REQUIRED_PERMISSION_MISSING"))
+        #expect(!codes("roles/cloudkms.serviceAgent").contains("UNKNOWN_ROLE"))
+        #expect(codes("roles/cloudkms.noSuchRole").contains("UNKNOWN_ROLE"))
+    }
 }
