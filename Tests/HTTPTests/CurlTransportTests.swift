@@ -244,7 +244,8 @@ struct CurlTransportTests {
     }
 
     @Test func aClosedPortIsConnectFailed() async throws {
-        let port = try closedLoopbackPort()
+        let closed = try ClosedLoopbackPort()
+        let port = closed.port
         let url = try #require(URL(string: "http://127.0.0.1:\(port)/?X-Amz-Signature=0ddba11"))
         let error = try await #require(throws: HTTPError.self) {
             try await makeTransport().send(HTTPRequest(method: .get, url: url))
@@ -253,10 +254,12 @@ struct CurlTransportTests {
         #expect(error.description.hasPrefix("cannot connect to http://127.0.0.1:\(port)/?X-Amz-Signature=<redacted>: "))
         #expect(error.description.contains("(check the endpoint, proxy settings and network)"))
         #expect(!error.description.contains("0ddba11"))
+        withExtendedLifetime(closed) {}
     }
 
     @Test func connectFailedIsRetriedEvenForANonIdempotentPost() async throws {
-        let port = try closedLoopbackPort()
+        let closed = try ClosedLoopbackPort()
+        let port = closed.port
         let time = FakeTime()
         let url = try #require(URL(string: "http://127.0.0.1:\(port)/"))
         let error = try await #require(throws: HTTPError.self) {
@@ -266,6 +269,7 @@ struct CurlTransportTests {
         #expect(error == .connectFailed)
         #expect(error.attempts == 3)
         #expect(time.sleeps.count == 2)
+        withExtendedLifetime(closed) {}
     }
 
     @Test(arguments: ["http://example.com/", "http://10.0.0.1/", "ftp://127.0.0.1/"])
@@ -442,7 +446,8 @@ struct CurlTransportTests {
             "the server got the real values")
 
         // And a failure path: the error built from the same request.
-        let port = try closedLoopbackPort()
+        let closed = try ClosedLoopbackPort()
+        let port = closed.port
         var failing = request
         failing.url = try #require(URL(string: "http://127.0.0.1:\(port)/token?X-Amz-Signature=pre5igned"))
         let error = try await #require(throws: HTTPError.self) {
@@ -457,5 +462,6 @@ struct CurlTransportTests {
         for secret in secrets {
             #expect(!everything.contains(secret), "\(secret) leaked")
         }
+        withExtendedLifetime(closed) {}
     }
 }
