@@ -37,21 +37,6 @@ struct AzureVaultRuleExampleTests {
     }
 }
 
-/// `make docs` (`--filter FindingsReferenceTests`) rewrites this one too.
-@Suite("docs/findings-azure.md")
-struct AzureFindingsReferenceTests {
-    @Test("docs/findings-azure.md is what the rules would write (POLICY_CHANGE_UPDATE_DOCS=1 rewrites it)")
-    func reference() throws {
-        let url = KMSActionCatalogueTests.packageRoot.appendingPathComponent("docs/findings-azure.md")
-        let expected = AzureVaultRules.markdownReference()
-        if ProcessInfo.processInfo.environment["POLICY_CHANGE_UPDATE_DOCS"] == "1" {
-            try Data(expected.utf8).write(to: url)
-        }
-        let actual = try String(contentsOf: url, encoding: .utf8)
-        #expect(actual == expected, "docs/findings-azure.md is stale: run make docs")
-    }
-}
-
 @Suite("Azure Key Vault dialect")
 struct AzureKeyVaultDialectTests {
     typealias X = AzureRuleExample

@@ -54,18 +54,3 @@ struct GCPRuleExampleTests {
         #expect(!findings.isEmpty)
     }
 }
-
-/// `make docs` (`--filter FindingsReferenceTests`) rewrites this one too.
-@Suite("docs/findings-gcp.md")
-struct GCPFindingsReferenceTests {
-    @Test("docs/findings-gcp.md is what the rules would write (POLICY_CHANGE_UPDATE_DOCS=1 rewrites it)")
-    func findingsReference() throws {
-        let url = KMSActionCatalogueTests.packageRoot.appendingPathComponent("docs/findings-gcp.md")
-        let expected = GCPPolicyRules.markdownReference()
-        if ProcessInfo.processInfo.environment["POLICY_CHANGE_UPDATE_DOCS"] == "1" {
-            try Data(expected.utf8).write(to: url)
-        }
-        let actual = try String(contentsOf: url, encoding: .utf8)
-        #expect(actual == expected, "docs/findings-gcp.md is stale")
-    }
-}
