@@ -22,10 +22,6 @@ public enum Product {
         // macOS: …/debug/policy-changePackageTests.xctest/Contents/MacOS/policy-changePackageTests
         folders.append(
             runner.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent())
-        // Beside the targets' resource bundles (…/debug/policy-change_AWSEndToEndTests.resources).
-        for bundle in Bundle.allBundles where bundle.bundleURL.pathExtension == "resources" {
-            folders.append(bundle.bundleURL.deletingLastPathComponent())
-        }
         folders.append(Bundle.main.bundleURL)
         for folder in folders {
             let url = folder.appendingPathComponent("policy-change")
@@ -111,8 +107,10 @@ extension RunFolders {
 
 public enum Fake {
     /// The port a fake wrote to `file` once it listens; nil when `isRunning`
-    /// says it ended first or `bound` passes.
-    public static func port(in file: URL, bound: Duration, while isRunning: () -> Bool) async -> Int? {
+    /// says it ended first or `bound` passes. The bound is a safety net for a
+    /// hung fake, never an assertion about speed: on a loaded 2-core machine
+    /// a dozen Python fakes starting together take many seconds.
+    public static func port(in file: URL, bound: Duration = .seconds(60), while isRunning: () -> Bool) async -> Int? {
         let clock = ContinuousClock()
         let deadline = clock.now + bound
         while clock.now < deadline {

@@ -103,7 +103,7 @@ final class AzureScenario: RunFolders, @unchecked Sendable {
             ["python3", Self.packageFile("Fake/azure_fake.py").path, "--scenario", scenarioFile.path, "--dir", fakeDir.path],
             environment: ProcessInfo.processInfo.environment, directory: fakeDir)
         let fake = self.fake
-        guard let found = await Fake.port(in: fakeDir.appendingPathComponent("port"), bound: .seconds(10), while: { fake.isRunning }) else {
+        guard let found = await Fake.port(in: fakeDir.appendingPathComponent("port"), while: { fake.isRunning }) else {
             fake.terminate()
             throw FakeError("the Azure fake did not start: \(await fake.wait(bound: .seconds(5)))")
         }

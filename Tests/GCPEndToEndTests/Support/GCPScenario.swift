@@ -87,7 +87,7 @@ final class GCPScenario: RunFolders, @unchecked Sendable {
         fake.standardInput = FileHandle.nullDevice
         try fake.run()
         let fake = self.fake
-        guard let found = await Fake.port(in: fakeFolder.appendingPathComponent("port"), bound: .seconds(10), while: { fake.isRunning }) else {
+        guard let found = await Fake.port(in: fakeFolder.appendingPathComponent("port"), while: { fake.isRunning }) else {
             fake.terminate()
             throw ScenarioError("the GCP fake did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
