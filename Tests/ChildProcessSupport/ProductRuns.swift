@@ -91,6 +91,23 @@ extension RunFolders {
         return (id, try journal(id))
     }
 
+    /// The run's backup as its backup-written event names it (DESIGN.md §4):
+    /// mode 0600, the SHA-256 the journal gives, named `<cloud>-….json`.
+    /// Returns the event's record and the file's bytes for the cloud's own
+    /// check of what the backup holds.
+    public func expectBackupFile(
+        _ events: [JournalEvent], cloud: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) throws -> (written: StoredFile, data: Data) {
+        let written = try #require(
+            events.first { $0.event == .backupWritten }?.file, "no backup-written event", sourceLocation: sourceLocation)
+        let data = try Data(contentsOf: URL(fileURLWithPath: written.path))
+        #expect(Inspect.mode(of: written.path) == 0o600, "backup mode must be 0600", sourceLocation: sourceLocation)
+        #expect(try Inspect.sha256(of: written.path) == written.sha256, "the journal's SHA-256 of the backup", sourceLocation: sourceLocation)
+        let name = (written.path as NSString).lastPathComponent
+        #expect(name.hasPrefix("\(cloud)-") && name.hasSuffix(".json"), "backup name \(name)", sourceLocation: sourceLocation)
+        return (written, data)
+    }
+
     /// Polls the newest run's journal until `predicate` holds, the child ends,
     /// or the safety bound passes. Returns whether the predicate held.
     public func waitForJournal(of child: Child, bound: Duration = .seconds(120), _ predicate: ([JournalEvent]) -> Bool) async -> Bool {

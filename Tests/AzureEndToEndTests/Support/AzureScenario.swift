@@ -190,8 +190,7 @@ final class AzureScenario: RunFolders, @unchecked Sendable {
     /// The backup (DESIGN §4): the vault as ARM returned it (plus roleAssignments
     /// in RBAC mode), mode 0600, SHA-256 in the journal, named azure-….json.
     func expectBackup(_ events: [JournalEvent], original: [String: Any], sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
-        let written = try #require(events.first { $0.event == .backupWritten }?.file, "no backup-written event", sourceLocation: sourceLocation)
-        let data = try Data(contentsOf: URL(fileURLWithPath: written.path))
+        let (_, data) = try expectBackupFile(events, cloud: "azure", sourceLocation: sourceLocation)
         let backup = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         var expected = original
         var properties = expected["properties"] as? [String: Any] ?? [:]
@@ -200,10 +199,6 @@ final class AzureScenario: RunFolders, @unchecked Sendable {
         var compared = backup
         compared.removeValue(forKey: "roleAssignments")
         #expect(NSDictionary(dictionary: compared).isEqual(to: expected), "the backup must be the vault as ARM returned it: \(String(decoding: data, as: UTF8.self))", sourceLocation: sourceLocation)
-        #expect(Inspect.mode(of: written.path) == 0o600, sourceLocation: sourceLocation)
-        #expect(try Inspect.sha256(of: written.path) == written.sha256, sourceLocation: sourceLocation)
-        let name = (written.path as NSString).lastPathComponent
-        #expect(name.hasPrefix("azure-") && name.hasSuffix(".json"), "backup name \(name)", sourceLocation: sourceLocation)
     }
 
     /// No call ever wrote the whole vault or replaced the list.

@@ -221,13 +221,8 @@ final class GCPScenario: RunFolders, @unchecked Sendable {
     /// included), mode 0600, its SHA-256 in the journal.
     @discardableResult
     func expectBackup(_ events: [JournalEvent], sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> String {
-        let written = try #require(events.first { $0.event == .backupWritten }?.file, "no backup-written event", sourceLocation: sourceLocation)
-        let data = try Data(contentsOf: URL(fileURLWithPath: written.path))
+        let (written, data) = try expectBackupFile(events, cloud: "gcp", sourceLocation: sourceLocation)
         #expect(data == original, "the backup must be getIamPolicy's answer as returned", sourceLocation: sourceLocation)
-        #expect(Inspect.mode(of: written.path) == 0o600, "backup mode must be 0600", sourceLocation: sourceLocation)
-        #expect(try Inspect.sha256(of: written.path) == written.sha256, sourceLocation: sourceLocation)
-        let name = (written.path as NSString).lastPathComponent
-        #expect(name.hasPrefix("gcp-") && name.hasSuffix(".json"), "backup name \(name)", sourceLocation: sourceLocation)
         return written.path
     }
 
