@@ -121,8 +121,9 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "PolicyChangeCLITests", dependencies: ["PolicyChangeCLI", "PolicyChange", "RunbookYAML"]),
-        // Spawning and bounding child processes, for both end-to-end targets.
-        .target(name: "ChildProcessSupport", path: "Tests/ChildProcessSupport"),
+        // Spawning and bounding child processes, running the product and reading
+        // its run folders, for the end-to-end targets.
+        .target(name: "ChildProcessSupport", dependencies: ["PolicyChange", "RunStore"], path: "Tests/ChildProcessSupport"),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["policy-change-testbed", "PolicyChange", "RunStore", "ChildProcessSupport"],

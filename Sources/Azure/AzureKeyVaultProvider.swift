@@ -218,9 +218,7 @@ enum JWTClaims {
     static func string(_ claim: String, in jwt: String) -> String? {
         let parts = jwt.split(separator: ".")
         guard parts.count >= 2 else { return nil }
-        var b64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b64.count % 4 != 0 { b64 += "=" }
-        guard let data = Data(base64Encoded: b64), let json = try? JSONParser.parse(data).root else { return nil }
+        guard let data = Base64URL.decode(parts[1]), let json = try? JSONParser.parse(data).root else { return nil }
         return json[claim]?.stringValue
     }
 }

@@ -163,15 +163,7 @@ struct AzureRunTests {
         try await S.with(S.accessPolicyScenario()) { s in
             let before = S.entries(try await s.liveVault())
             let child = try s.start(["run", "access-policy.yaml", "--yes", "--state-dir", s.state.path], environment: s.environment(monitor: "30s"))
-            var monitoring = false
-            for _ in 0..<1200 {
-                if let id = s.runIDs().last, let events = try? s.journal(id), events.contains(where: { $0.event == .monitorRound }) {
-                    monitoring = true
-                    break
-                }
-                if !child.isRunning { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            let monitoring = await s.waitForJournal(of: child, bound: .seconds(60)) { $0.contains { $0.event == .monitorRound } }
             child.signal(SIGKILL)
             let first = await child.wait()
             try #require(monitoring && first.diedOfSIGKILL, "\(first)")
@@ -217,15 +209,7 @@ struct AzureRunTests {
         try await S.with(S.accessPolicyScenario()) { s in
             let env = s.environment(monitor: "6s")
             let child = try s.start(["run", "access-policy.yaml", "--yes", "--state-dir", s.state.path], environment: env)
-            var monitoring = false
-            for _ in 0..<1200 {
-                if let id = s.runIDs().last, let events = try? s.journal(id), events.contains(where: { $0.event == .monitorRound }) {
-                    monitoring = true
-                    break
-                }
-                if !child.isRunning { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            let monitoring = await s.waitForJournal(of: child, bound: .seconds(60)) { $0.contains { $0.event == .monitorRound } }
             child.signal(SIGKILL)
             let first = await child.wait()
             try #require(monitoring && first.diedOfSIGKILL, "\(first)")

@@ -10,17 +10,7 @@ struct AzureVaultRuleExampleTests {
 
     @Test("each rule has a triggering and a non-triggering example, and they behave", arguments: ids)
     func examples(_ id: String) throws {
-        let rule = try #require(AzureVaultRules.rule(id))
-        #expect(!rule.triggering.isEmpty && !rule.nonTriggering.isEmpty, "\(id) needs examples both ways")
-        #expect(!rule.description.isEmpty && !rule.fix.isEmpty)
-        for (i, example) in rule.triggering.enumerated() {
-            let codes = example.dialect.analyze(example.request).map(\.code)
-            #expect(codes.contains(id), "triggering example \(i + 1) of \(id) gave \(codes)")
-        }
-        for (i, example) in rule.nonTriggering.enumerated() {
-            let findings = example.dialect.analyze(example.request).filter { $0.code == id }
-            #expect(findings.isEmpty, "non-triggering example \(i + 1) of \(id) gave \(findings.map(\.message))")
-        }
+        try #require(AzureVaultRules.rule(id)).expectExamplesBehave { $0.dialect.analyze($0.request) }
     }
 
     @Test("codes are unique and cover DESIGN.md §5's Azure vocabulary and the change codes")
@@ -34,21 +24,6 @@ struct AzureVaultRuleExampleTests {
         ] {
             #expect(Self.ids.contains(code), "no rule for \(code)")
         }
-    }
-}
-
-/// `make docs` (`--filter FindingsReferenceTests`) rewrites this one too.
-@Suite("docs/findings-azure.md")
-struct AzureFindingsReferenceTests {
-    @Test("docs/findings-azure.md is what the rules would write (POLICY_CHANGE_UPDATE_DOCS=1 rewrites it)")
-    func reference() throws {
-        let url = KMSActionCatalogueTests.packageRoot.appendingPathComponent("docs/findings-azure.md")
-        let expected = AzureVaultRules.markdownReference()
-        if ProcessInfo.processInfo.environment["POLICY_CHANGE_UPDATE_DOCS"] == "1" {
-            try Data(expected.utf8).write(to: url)
-        }
-        let actual = try String(contentsOf: url, encoding: .utf8)
-        #expect(actual == expected, "docs/findings-azure.md is stale: run make docs")
     }
 }
 

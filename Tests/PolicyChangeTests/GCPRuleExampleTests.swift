@@ -10,20 +10,7 @@ struct GCPRuleExampleTests {
 
     @Test("each rule has a triggering and a non-triggering example, and they behave", arguments: ids)
     func examples(_ id: String) throws {
-        let rule = try #require(GCPPolicyRules.rule(id))
-        #expect(!rule.triggering.isEmpty, "\(id) has no triggering example")
-        #expect(!rule.nonTriggering.isEmpty, "\(id) has no non-triggering example")
-        #expect(!rule.description.isEmpty && !rule.fix.isEmpty)
-        for (i, example) in rule.triggering.enumerated() {
-            let codes = example.dialect.analyze(example.request).map(\.code)
-            #expect(codes.contains(id), "triggering example \(i + 1) of \(id) gave \(codes)")
-        }
-        for (i, example) in rule.nonTriggering.enumerated() {
-            let findings = example.dialect.analyze(example.request)
-            #expect(
-                !findings.map(\.code).contains(id),
-                "non-triggering example \(i + 1) of \(id) gave \(findings.filter { $0.code == id }.map(\.message))")
-        }
+        try #require(GCPPolicyRules.rule(id)).expectExamplesBehave { $0.dialect.analyze($0.request) }
     }
 
     @Test("codes are unique and cover DESIGN.md §5's GCP vocabulary and the change codes")
@@ -52,20 +39,5 @@ struct GCPRuleExampleTests {
     func hostile(_ text: String) {
         let findings = CloudKMSIAMDialect().analyze(AnalysisRequest(current: PolicySnapshot(text: text), proposed: PolicySnapshot(text: text)))
         #expect(!findings.isEmpty)
-    }
-}
-
-/// `make docs` (`--filter FindingsReferenceTests`) rewrites this one too.
-@Suite("docs/findings-gcp.md")
-struct GCPFindingsReferenceTests {
-    @Test("docs/findings-gcp.md is what the rules would write (POLICY_CHANGE_UPDATE_DOCS=1 rewrites it)")
-    func findingsReference() throws {
-        let url = KMSActionCatalogueTests.packageRoot.appendingPathComponent("docs/findings-gcp.md")
-        let expected = GCPPolicyRules.markdownReference()
-        if ProcessInfo.processInfo.environment["POLICY_CHANGE_UPDATE_DOCS"] == "1" {
-            try Data(expected.utf8).write(to: url)
-        }
-        let actual = try String(contentsOf: url, encoding: .utf8)
-        #expect(actual == expected, "docs/findings-gcp.md is stale")
     }
 }

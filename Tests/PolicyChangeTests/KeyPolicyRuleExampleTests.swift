@@ -10,19 +10,8 @@ struct KeyPolicyRuleExampleTests {
 
     @Test("each rule has a triggering and a non-triggering example, and they behave", arguments: ids)
     func examples(_ id: String) throws {
-        let rule = try #require(KeyPolicyRules.rule(id))
-        #expect(!rule.triggering.isEmpty, "\(id) has no triggering example")
-        #expect(!rule.nonTriggering.isEmpty, "\(id) has no non-triggering example")
-        #expect(!rule.description.isEmpty && !rule.fix.isEmpty)
         let dialect = AWSKeyPolicyDialect()
-        for (i, example) in rule.triggering.enumerated() {
-            let codes = dialect.analyze(example.request).map(\.code)
-            #expect(codes.contains(id), "triggering example \(i + 1) of \(id) gave \(codes)")
-        }
-        for (i, example) in rule.nonTriggering.enumerated() {
-            let findings = dialect.analyze(example.request)
-            #expect(!findings.map(\.code).contains(id), "non-triggering example \(i + 1) of \(id) gave \(findings.filter { $0.code == id }.map(\.message))")
-        }
+        try #require(KeyPolicyRules.rule(id)).expectExamplesBehave { dialect.analyze($0.request) }
     }
 
     @Test("codes are unique and cover DESIGN.md §5's AWS vocabulary")

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTP
 import PolicyChange
 import _CryptoExtras
 
@@ -35,50 +36,23 @@ public struct ServiceAccountJWTSigner: Sendable {
     /// The header Google expects: `{"alg":"RS256","typ":"JWT","kid":…}`.
     public var headerJSON: String {
         var header = #"{"alg":"RS256","typ":"JWT""#
-        if let keyID { header += #","kid":"# + CompactJSON.string(keyID) }
+        if let keyID { header += #","kid":"# + Self.quoted(keyID) }
         return header + "}"
     }
 
     /// Claims in the order Google's libraries write them: iss, scope, aud, iat, exp.
     public static func claimsJSON(issuer: String, scope: String, audience: String, issuedAt: Int, expiresAt: Int) -> String {
-        #"{"iss":"# + CompactJSON.string(issuer) + #","scope":"# + CompactJSON.string(scope) + #","aud":"#
-            + CompactJSON.string(audience) + #","iat":\#(issuedAt),"exp":\#(expiresAt)}"#
+        #"{"iss":"# + quoted(issuer) + #","scope":"# + quoted(scope) + #","aud":"#
+            + quoted(audience) + #","iat":\#(issuedAt),"exp":\#(expiresAt)}"#
     }
+
+    /// A JSON string literal, escaped as the run files' JSON is (no slash escaping, as Python's json does not either).
+    static func quoted(_ s: String) -> String { JSONValue.string(s).serialized() }
 
     public func assertion(issuer: String, scope: String, audience: String, now: Date) throws(ProviderError) -> String {
         let iat = Int(now.timeIntervalSince1970)
         return try sign(
             headerJSON: headerJSON,
             claimsJSON: Self.claimsJSON(issuer: issuer, scope: scope, audience: audience, issuedAt: iat, expiresAt: iat + 3600))
-    }
-}
-
-enum Base64URL {
-    static func encode(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-}
-
-/// JSON text for one string, escaped as JSON requires (no slash escaping, as Python's json does not either).
-enum CompactJSON {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -9,15 +9,9 @@ extension Scenario {
     /// and size in the journal. Returns the backup's path.
     @discardableResult
     func expectBackup(_ events: [JournalEvent], sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> String {
-        let written = try #require(
-            events.first { $0.event == .backupWritten }?.file, "no backup-written event", sourceLocation: sourceLocation)
-        let data = try Data(contentsOf: URL(fileURLWithPath: written.path))
+        let (written, data) = try expectBackupFile(events, cloud: "aws", sourceLocation: sourceLocation)
         #expect(data == original, "the backup must be the policy exactly as GetKeyPolicy returned it", sourceLocation: sourceLocation)
-        #expect(Inspect.mode(of: written.path) == 0o600, "backup mode must be 0600", sourceLocation: sourceLocation)
-        #expect(try Inspect.sha256(of: written.path) == written.sha256, "the journal's SHA-256 of the backup", sourceLocation: sourceLocation)
         #expect(written.bytes == data.count, sourceLocation: sourceLocation)
-        let name = (written.path as NSString).lastPathComponent
-        #expect(name.hasPrefix("aws-") && name.hasSuffix(".json"), "backup name \(name)", sourceLocation: sourceLocation)
         return written.path
     }
 

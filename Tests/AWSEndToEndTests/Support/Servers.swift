@@ -57,17 +57,8 @@ final class ServerProcess: @unchecked Sendable {
     /// Waits for the file a server writes its port into (atomically) once it
     /// listens. Fails if the server ends first or the safety bound passes.
     func waitForPortFile(_ file: URL, bound: Duration = .seconds(60)) async throws -> Int {
-        let clock = ContinuousClock()
-        let deadline = clock.now + bound
-        while clock.now < deadline {
-            if let text = try? String(contentsOf: file, encoding: .utf8),
-                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
-            {
-                return port
-            }
-            guard isRunning else { throw ServerError("\(name) ended before it listened\n\(logTail())") }
-            try await Task.sleep(for: .milliseconds(25))
-        }
+        if let port = await Fake.port(in: file, bound: bound, while: { isRunning }) { return port }
+        guard isRunning else { throw ServerError("\(name) ended before it listened\n\(logTail())") }
         throw ServerError("\(name) did not write \(file.path) in \(bound)\n\(logTail())")
     }
 

@@ -101,24 +101,3 @@ struct Toolchain: Sendable {
         return nil
     }
 }
-
-/// The built `policy-change`, next to the test bundle. Never skipped.
-enum Product {
-    static let binary: Result<URL, Toolchain.Missing> = {
-        var folders: [URL] = []
-        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        folders.append(runner.deletingLastPathComponent())
-        // macOS: …/debug/policy-changePackageTests.xctest/Contents/MacOS/policy-changePackageTests
-        folders.append(
-            runner.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent())
-        folders.append(Bundle.module.bundleURL.deletingLastPathComponent())
-        folders.append(Bundle.main.bundleURL)
-        for folder in folders {
-            let url = folder.appendingPathComponent("policy-change")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return .success(url) }
-        }
-        return .failure(Toolchain.Missing(
-            description: "cannot find the 'policy-change' binary next to the tests (looked in "
-                + folders.map(\.path).joined(separator: ", ") + "); build it with 'swift build --build-tests' before 'swift test'"))
-    }()
-}

@@ -87,7 +87,7 @@ enum TemporaryFolders {
 /// - `state/`: the state directory (`--state-dir`)
 /// - `home/`: HOME for the product: empty, so no ~/.aws of the developer leaks in
 /// - `servers/`: the fakes' and proxies' files and logs
-final class Scenario: @unchecked Sendable {
+final class Scenario: RunFolders, @unchecked Sendable {
     let world: AWSWorld
     let root: URL
     let work: URL
@@ -100,8 +100,7 @@ final class Scenario: @unchecked Sendable {
     let fakes: Fakes
     private let lock = NSLock()
     private var proxies: [FaultProxy] = []
-    private var outputs: [(String, ChildResult)] = []
-    private var children: [Child] = []
+    private let launches = ProductLaunches()
     /// Where the product sends KMS and STS calls: moto, or a proxy in front of it.
     private(set) var kmsEndpoint: String
     /// Where the product sends CloudTrail calls: the fake, or a proxy in front of it.
@@ -137,18 +136,7 @@ final class Scenario: @unchecked Sendable {
         // The examples first (aws-update.yaml, policies/, snippets/), then the fixtures beside them.
         try FileManager.default.copyItem(at: Toolchain.repository.appendingPathComponent("examples"), to: work)
         try? FileManager.default.removeItem(at: work.appendingPathComponent("backups"))
-        let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        for item in try FileManager.default.subpathsOfDirectory(atPath: fixtures.path).sorted() {
-            let source = fixtures.appendingPathComponent(item)
-            let target = work.appendingPathComponent(item)
-            var isFolder: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder)
-            if isFolder.boolValue {
-                try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-            } else if !FileManager.default.fileExists(atPath: target.path) {
-                try FileManager.default.copyItem(at: source, to: target)
-            }
-        }
+        try Folders.merge(Bundle.module.url(forResource: "Fixtures", withExtension: nil)!, into: work)
 
         let created = try await runTool(
             [work.appendingPathComponent("tools/kms_admin.py").path, world.endpoint, "create-key", "--policy", keyPolicy],
@@ -167,8 +155,8 @@ final class Scenario: @unchecked Sendable {
     }
 
     func tearDown() {
-        let (proxies, children) = lock.withLock { (self.proxies, self.children) }
-        for child in children { child.terminate() }
+        let proxies = lock.withLock { self.proxies }
+        launches.terminateAll()
         for proxy in proxies { proxy.server.stop() }
         fakes.server.stop()
         try? FileManager.default.removeItem(at: root)
@@ -223,22 +211,15 @@ final class Scenario: @unchecked Sendable {
 
     /// Starts `policy-change` in `work/`; torn down with the scenario.
     func start(_ arguments: [String], environment: [String: String]? = nil) throws -> Child {
-        let child = try Child(try Product.binary.get(), arguments, environment: try environment ?? self.environment(), directory: work)
-        lock.withLock { children.append(child) }
-        return child
+        try launches.start(arguments, environment: try environment ?? self.environment(), directory: work)
     }
 
     /// Runs `policy-change` to its end; its output joins the secret scan.
     func product(_ arguments: [String], environment: [String: String]? = nil) async throws -> ChildResult {
-        let child = try start(arguments, environment: environment)
-        let result = await child.wait(bound: .seconds(240))
-        record(arguments, result)
-        return result
+        try await launches.run(arguments, environment: try environment ?? self.environment(), directory: work, bound: .seconds(240))
     }
 
-    func record(_ arguments: [String], _ result: ChildResult) {
-        lock.withLock { outputs.append((arguments.prefix(2).joined(separator: " "), result)) }
-    }
+    func record(_ arguments: [String], _ result: ChildResult) { launches.record(arguments, result) }
 
     /// `run RUNBOOK --yes --state-dir … --set KEY_ARN=…` plus `variables` and `extra`.
     func runArguments(_ runbook: String, _ variables: [String: String] = [:], _ extra: [String] = []) -> [String] {
@@ -280,65 +261,12 @@ final class Scenario: @unchecked Sendable {
 
     func file(_ name: String) throws -> Data { try Data(contentsOf: work.appendingPathComponent(name)) }
 
-    // MARK: Runs
-
-    func runIDs() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("runs").path)) ?? [])
-            .filter { !$0.hasPrefix(".") }.sorted()
-    }
-
-    func journal(_ runID: String) throws -> [JournalEvent] {
-        try Journal.read(path: state.appendingPathComponent("runs/\(runID)/journal.jsonl").path)
-    }
-
-    /// The newest run and its journal.
-    func lastRun() throws -> (id: String, events: [JournalEvent]) {
-        let id = try #require(runIDs().last, "no run folder under \(state.path)")
-        return (id, try journal(id))
-    }
-
-    /// Polls the newest run's journal until `predicate` holds or the child ends.
-    func waitForJournal(of child: Child, bound: Duration = .seconds(120), _ predicate: ([JournalEvent]) -> Bool) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + bound
-        while clock.now < deadline {
-            if let id = runIDs().last, let events = try? journal(id), predicate(events) { return true }
-            if !child.isRunning { return false }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
-
     // MARK: Secrets
 
     /// The secret access key appears in no output of the product and in no
     /// file the runs left (journals, plans, reports, backups, command logs).
     /// Failure messages name the place, never the text.
     func expectSecretAbsent(_ secrets: [String] = []) {
-        let secrets = [world.secretAccessKey] + secrets
-        for (command, result) in lock.withLock({ outputs }) {
-            for secret in secrets {
-                #expect(!result.stdout.contains(secret), "a secret access key appears in the stdout of 'policy-change \(command)'")
-                #expect(!result.stderr.contains(secret), "a secret access key appears in the stderr of 'policy-change \(command)'")
-            }
-        }
-        for folder in [state, work, home] {
-            let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
-            for file in files {
-                guard let data = try? Data(contentsOf: file) else { continue }
-                let text = String(decoding: data, as: UTF8.self)
-                for secret in secrets {
-                    #expect(!text.contains(secret), "a secret access key appears in \(file.path)")
-                }
-            }
-        }
-    }
-}
-
-
-extension Inspect {
-    /// `result.outcome` of a `--output json` run-result document.
-    static func outcome(_ result: ChildResult) -> String? {
-        (jsonObject(result.stdout)?["result"] as? [String: Any])?["outcome"] as? String
+        Secrets.expectAbsent([world.secretAccessKey] + secrets, what: "a secret access key", outputs: launches.outputs, folders: [state, work, home])
     }
 }

@@ -14,7 +14,7 @@ struct FakeError: Error, CustomStringConvertible {
 
 /// One test's world: a fresh conformance fake (Fake/azure_fake.py) with its
 /// own vault, a work folder with the runbooks, and the product run against it.
-final class AzureScenario: @unchecked Sendable {
+final class AzureScenario: RunFolders, @unchecked Sendable {
     static let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
     static let clientID = "6b1d5e2c-3f4a-4b5c-8d9e-0f1a2b3c4d5e"
     static let clientSecret = "fake-client-secret-Q9x~7.vB2nR5tK8zW1"
@@ -33,8 +33,7 @@ final class AzureScenario: @unchecked Sendable {
     let fake: Child
     let port: Int
     var base: String { "http://127.0.0.1:\(port)" }
-    private let lock = NSLock()
-    private var outputs: [ChildResult] = []
+    private let launches = ProductLaunches()
 
     static func packageFile(_ relative: String) -> URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(relative)
@@ -103,17 +102,8 @@ final class AzureScenario: @unchecked Sendable {
             URL(fileURLWithPath: "/usr/bin/env"),
             ["python3", Self.packageFile("Fake/azure_fake.py").path, "--scenario", scenarioFile.path, "--dir", fakeDir.path],
             environment: ProcessInfo.processInfo.environment, directory: fakeDir)
-        let portFile = fakeDir.appendingPathComponent("port")
-        var found: Int?
-        for _ in 0..<200 {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let p = Int(text) {
-                found = p
-                break
-            }
-            if !fake.isRunning { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        guard let found else {
+        let fake = self.fake
+        guard let found = await Fake.port(in: fakeDir.appendingPathComponent("port"), while: { fake.isRunning }) else {
             fake.terminate()
             throw FakeError("the Azure fake did not start: \(await fake.wait(bound: .seconds(5)))")
         }
@@ -124,23 +114,9 @@ final class AzureScenario: @unchecked Sendable {
 
     func finish() {
         fake.terminate()
-        for r in lock.withLock({ outputs }) {
-            #expect(!r.output.contains(Self.clientSecret), "a secret reached the output: \(r)")
-        }
-        // No secret in the journals, reports or backups either.
-        if let files = FileManager.default.enumerator(atPath: state.path) {
-            for case let name as String in files {
-                let data = (try? String(contentsOf: state.appendingPathComponent(name), encoding: .utf8)) ?? ""
-                #expect(!data.contains(Self.clientSecret), "the secret reached \(name)")
-                #expect(!data.contains("eyJ"), "a token may have reached \(name)")
-            }
-        }
-        if let files = FileManager.default.enumerator(atPath: work.appendingPathComponent("backups").path) {
-            for case let name as String in files {
-                let data = (try? String(contentsOf: work.appendingPathComponent("backups/\(name)"), encoding: .utf8)) ?? ""
-                #expect(!data.contains(Self.clientSecret))
-            }
-        }
+        // Not in the output, the journals, reports or backups; no token in the state directory either.
+        Secrets.expectAbsent([Self.clientSecret], outputs: launches.outputs, folders: [state, work.appendingPathComponent("backups")])
+        Secrets.expectAbsent(["eyJ"], what: "a token", outputs: [], folders: [state])
     }
 
     static func with(_ scenario: [String: Any], _ body: (AzureScenario) async throws -> Void) async throws {
@@ -163,13 +139,11 @@ final class AzureScenario: @unchecked Sendable {
     }
 
     func start(_ arguments: [String], environment: [String: String]? = nil) throws -> Child {
-        try Child(try Product.binary.get(), arguments, environment: environment ?? self.environment(), directory: work)
+        try launches.start(arguments, environment: environment ?? self.environment(), directory: work)
     }
 
     func product(_ arguments: [String], environment: [String: String]? = nil) async throws -> ChildResult {
-        let result = await (try start(arguments, environment: environment)).wait(bound: .seconds(180))
-        lock.withLock { outputs.append(result) }
-        return result
+        try await launches.run(arguments, environment: environment ?? self.environment(), directory: work, bound: .seconds(180))
     }
 
     func run(_ runbook: String, _ extra: [String] = [], environment: [String: String]? = nil) async throws -> ChildResult {
@@ -211,27 +185,12 @@ final class AzureScenario: @unchecked Sendable {
         }.sorted()
     }
 
-    // MARK: Runs
-
-    func runIDs() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("runs").path)) ?? [])
-            .filter { !$0.hasPrefix(".") }.sorted()
-    }
-
-    func journal(_ id: String) throws -> [JournalEvent] {
-        try Journal.read(path: state.appendingPathComponent("runs/\(id)/journal.jsonl").path)
-    }
-
-    func lastRun() throws -> (id: String, events: [JournalEvent]) {
-        let id = try #require(runIDs().last, "no run under \(state.path)")
-        return (id, try journal(id))
-    }
+    // MARK: Checks
 
     /// The backup (DESIGN §4): the vault as ARM returned it (plus roleAssignments
     /// in RBAC mode), mode 0600, SHA-256 in the journal, named azure-….json.
     func expectBackup(_ events: [JournalEvent], original: [String: Any], sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
-        let written = try #require(events.first { $0.event == .backupWritten }?.file, "no backup-written event", sourceLocation: sourceLocation)
-        let data = try Data(contentsOf: URL(fileURLWithPath: written.path))
+        let (_, data) = try expectBackupFile(events, cloud: "azure", sourceLocation: sourceLocation)
         let backup = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         var expected = original
         var properties = expected["properties"] as? [String: Any] ?? [:]
@@ -240,10 +199,6 @@ final class AzureScenario: @unchecked Sendable {
         var compared = backup
         compared.removeValue(forKey: "roleAssignments")
         #expect(NSDictionary(dictionary: compared).isEqual(to: expected), "the backup must be the vault as ARM returned it: \(String(decoding: data, as: UTF8.self))", sourceLocation: sourceLocation)
-        #expect(Inspect.mode(of: written.path) == 0o600, sourceLocation: sourceLocation)
-        #expect(try Inspect.sha256(of: written.path) == written.sha256, sourceLocation: sourceLocation)
-        let name = (written.path as NSString).lastPathComponent
-        #expect(name.hasPrefix("azure-") && name.hasSuffix(".json"), "backup name \(name)", sourceLocation: sourceLocation)
     }
 
     /// No call ever wrote the whole vault or replaced the list.
@@ -251,29 +206,5 @@ final class AzureScenario: @unchecked Sendable {
         let ops = operations()
         #expect(!ops.contains("accessPolicies/replace"), "\(ops)", sourceLocation: sourceLocation)
         #expect(!ops.contains { $0.hasPrefix("Vaults_") && $0 != "Vaults_Get" }, "\(ops)", sourceLocation: sourceLocation)
-    }
-}
-
-/// The built `policy-change`, next to the test bundle.
-enum Product {
-    static let binary: Result<URL, FakeError> = {
-        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let folders = [
-            runner.deletingLastPathComponent(),
-            runner.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent(),
-            Bundle.main.bundleURL,
-        ]
-        for folder in folders {
-            let url = folder.appendingPathComponent("policy-change")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return .success(url) }
-        }
-        return .failure(FakeError("cannot find the 'policy-change' binary next to the tests; run 'swift build --build-tests' first"))
-    }()
-}
-
-extension Inspect {
-    /// The run's outcome from `--output json`.
-    static func outcome(_ result: ChildResult) -> String? {
-        (jsonObject(result.stdout)?["result"] as? [String: Any])?["outcome"] as? String
     }
 }

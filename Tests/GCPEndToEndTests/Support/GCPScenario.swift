@@ -19,7 +19,7 @@ import Testing
 /// - `state/`: the state directory (`--state-dir`)
 /// - `home/`: HOME for the product: empty, so no gcloud ADC file of the developer leaks in
 /// - `fake/`: the fake's port file and call log
-final class GCPScenario: @unchecked Sendable {
+final class GCPScenario: RunFolders, @unchecked Sendable {
     static let key = "projects/my-project/locations/us-east1/keyRings/my-ring/cryptoKeys/my-key"
     static let group = "group:cck-d45e6381@confluent.io"
     /// The example's timing, shortened: 1 s settle, 3 s of monitoring, a round a second, 2 s recovery.
@@ -37,9 +37,7 @@ final class GCPScenario: @unchecked Sendable {
     /// A line of the service-account key's PEM: must appear nowhere.
     let keyLine: String
     private let fake: Process
-    private let lock = NSLock()
-    private var outputs: [(String, ChildResult)] = []
-    private var children: [Child] = []
+    private let launches = ProductLaunches()
 
     var fakeURL: String { "http://127.0.0.1:\(port)" }
 
@@ -70,17 +68,7 @@ final class GCPScenario: @unchecked Sendable {
         fakeFolder = root.appendingPathComponent("fake")
         for folder in [state, home, fakeFolder] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
         try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("examples"), to: work)
-        let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        for item in try FileManager.default.subpathsOfDirectory(atPath: fixtures.path).sorted() {
-            let source = fixtures.appendingPathComponent(item), target = work.appendingPathComponent(item)
-            var isFolder: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder)
-            if isFolder.boolValue {
-                try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-            } else if !FileManager.default.fileExists(atPath: target.path) {
-                try FileManager.default.copyItem(at: source, to: target)
-            }
-        }
+        try Folders.merge(Bundle.module.url(forResource: "Fixtures", withExtension: nil)!, into: work)
         let fakeScripts = Bundle.module.url(forResource: "Fake", withExtension: nil)!
         let python = try Self.python()
         fake = Process()
@@ -98,16 +86,8 @@ final class GCPScenario: @unchecked Sendable {
         fake.standardError = handle
         fake.standardInput = FileHandle.nullDevice
         try fake.run()
-        var found: Int?
-        for _ in 0..<400 {
-            if let text = try? String(contentsOf: fakeFolder.appendingPathComponent("port"), encoding: .utf8), let p = Int(text) {
-                found = p
-                break
-            }
-            guard fake.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        guard let found else {
+        let fake = self.fake
+        guard let found = await Fake.port(in: fakeFolder.appendingPathComponent("port"), while: { fake.isRunning }) else {
             fake.terminate()
             throw ScenarioError("the GCP fake did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
@@ -127,8 +107,7 @@ final class GCPScenario: @unchecked Sendable {
     }
 
     func tearDown() {
-        let children = lock.withLock { self.children }
-        for child in children { child.terminate() }
+        launches.terminateAll()
         if fake.isRunning {
             kill(fake.processIdentifier, SIGKILL)
             fake.waitUntilExit()
@@ -215,21 +194,14 @@ final class GCPScenario: @unchecked Sendable {
     }
 
     func start(_ arguments: [String], environment: [String: String]? = nil) throws -> Child {
-        let child = try Child(try Self.binary.get(), arguments, environment: environment ?? self.environment(), directory: work)
-        lock.withLock { children.append(child) }
-        return child
+        try launches.start(arguments, environment: environment ?? self.environment(), directory: work)
     }
 
     func product(_ arguments: [String], environment: [String: String]? = nil) async throws -> ChildResult {
-        let child = try start(arguments, environment: environment)
-        let result = await child.wait(bound: .seconds(240))
-        record(arguments, result)
-        return result
+        try await launches.run(arguments, environment: environment ?? self.environment(), directory: work, bound: .seconds(240))
     }
 
-    func record(_ arguments: [String], _ result: ChildResult) {
-        lock.withLock { outputs.append((arguments.prefix(2).joined(separator: " "), result)) }
-    }
+    func record(_ arguments: [String], _ result: ChildResult) { launches.record(arguments, result) }
 
     func runArguments(_ runbook: String, _ variables: [String: String] = [:], _ extra: [String] = []) -> [String] {
         var arguments = ["run", runbook, "--yes", "--state-dir", state.path, "--set", "GCP_KEY=\(Self.key)"]
@@ -243,46 +215,14 @@ final class GCPScenario: @unchecked Sendable {
         try await product(runArguments(runbook, variables, extra), environment: environment)
     }
 
-    // MARK: Runs
-
-    func runIDs() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("runs").path)) ?? [])
-            .filter { !$0.hasPrefix(".") }.sorted()
-    }
-
-    func journal(_ runID: String) throws -> [JournalEvent] {
-        try Journal.read(path: state.appendingPathComponent("runs/\(runID)/journal.jsonl").path)
-    }
-
-    func lastRun() throws -> (id: String, events: [JournalEvent]) {
-        let id = try #require(runIDs().last, "no run folder under \(state.path)")
-        return (id, try journal(id))
-    }
-
-    func waitForJournal(of child: Child, bound: Duration = .seconds(120), _ predicate: ([JournalEvent]) -> Bool) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + bound
-        while clock.now < deadline {
-            if let id = runIDs().last, let events = try? journal(id), predicate(events) { return true }
-            if !child.isRunning { return false }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
-
     // MARK: Checks
 
     /// The backup (DESIGN §4): getIamPolicy's answer byte for byte (etag
     /// included), mode 0600, its SHA-256 in the journal.
     @discardableResult
     func expectBackup(_ events: [JournalEvent], sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> String {
-        let written = try #require(events.first { $0.event == .backupWritten }?.file, "no backup-written event", sourceLocation: sourceLocation)
-        let data = try Data(contentsOf: URL(fileURLWithPath: written.path))
+        let (written, data) = try expectBackupFile(events, cloud: "gcp", sourceLocation: sourceLocation)
         #expect(data == original, "the backup must be getIamPolicy's answer as returned", sourceLocation: sourceLocation)
-        #expect(Inspect.mode(of: written.path) == 0o600, "backup mode must be 0600", sourceLocation: sourceLocation)
-        #expect(try Inspect.sha256(of: written.path) == written.sha256, sourceLocation: sourceLocation)
-        let name = (written.path as NSString).lastPathComponent
-        #expect(name.hasPrefix("gcp-") && name.hasSuffix(".json"), "backup name \(name)", sourceLocation: sourceLocation)
         return written.path
     }
 
@@ -303,42 +243,11 @@ final class GCPScenario: @unchecked Sendable {
     /// No secret (key material, access token, assertion) in any output or file the runs left.
     func expectSecretsAbsent() {
         let secrets = [keyLine, "ya29.fake-", "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6IjEifQ", "PRIVATE KEY"]
-        for (command, result) in lock.withLock({ outputs }) {
-            for secret in secrets {
-                #expect(!result.stdout.contains(secret), "a secret appears in the stdout of 'policy-change \(command)'")
-                #expect(!result.stderr.contains(secret), "a secret appears in the stderr of 'policy-change \(command)'")
-            }
-        }
-        for folder in [state, work, home] {
-            let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
-            for file in files {
-                guard let data = try? Data(contentsOf: file) else { continue }
-                let text = String(decoding: data, as: UTF8.self)
-                for secret in secrets { #expect(!text.contains(secret), "a secret appears in \(file.path)") }
-            }
-        }
+        Secrets.expectAbsent(secrets, outputs: launches.outputs, folders: [state, work, home])
     }
-
-    static let binary: Result<URL, ScenarioError> = {
-        var folders: [URL] = []
-        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        folders.append(runner.deletingLastPathComponent())
-        folders.append(runner.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent())
-        folders.append(Bundle.module.bundleURL.deletingLastPathComponent())
-        for folder in folders where FileManager.default.isExecutableFile(atPath: folder.appendingPathComponent("policy-change").path) {
-            return .success(folder.appendingPathComponent("policy-change"))
-        }
-        return .failure(ScenarioError("cannot find the 'policy-change' binary next to the tests; run 'swift build --build-tests'"))
-    }()
 }
 
 struct ScenarioError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-extension Inspect {
-    static func outcome(_ result: ChildResult) -> String? {
-        (jsonObject(result.stdout)?["result"] as? [String: Any])?["outcome"] as? String
-    }
 }

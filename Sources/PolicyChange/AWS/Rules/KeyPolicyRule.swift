@@ -4,16 +4,8 @@ import Foundation
 /// as SwiftLint writes its rules: the id, severity, meaning and fix, and
 /// triggering and non-triggering examples that are both its tests
 /// (`KeyPolicyRuleExampleTests`) and its documentation (`docs/findings.md`).
-public protocol KeyPolicyRule: Sendable {
-    static var id: String { get }
-    static var severity: Severity { get }
+public protocol KeyPolicyRule: DocumentedRule where Example == RuleExample {
     static var stage: KeyPolicyRuleStage { get }
-    /// What the finding means, in a sentence or two.
-    static var description: String { get }
-    /// What to do about it.
-    static var fix: String { get }
-    static var triggering: [RuleExample] { get }
-    static var nonTriggering: [RuleExample] { get }
     static func check(_ input: KeyPolicyAnalysisInput) -> [Finding]
 }
 
@@ -24,6 +16,8 @@ public enum KeyPolicyRuleStage: String, Sendable, CaseIterable {
 }
 
 extension KeyPolicyRule {
+    public static var documentedStage: String? { stage.rawValue }
+
     static func finding(_ policy: ParsedKeyPolicy, _ message: String, at path: String?) -> Finding {
         policy.finding(id, severity, message, at: path)
     }
@@ -31,7 +25,7 @@ extension KeyPolicyRule {
 
 /// An example input of a rule: the proposed policy, and for change and key
 /// safety rules the current policy, requirements, caller and key.
-public struct RuleExample: Sendable, ExpressibleByStringLiteral {
+public struct RuleExample: DocumentedRuleExample, ExpressibleByStringLiteral {
     public var proposed: String
     public var current: String?
     public var requirements: [Requirement]
@@ -52,6 +46,12 @@ public struct RuleExample: Sendable, ExpressibleByStringLiteral {
     }
 
     public init(stringLiteral value: String) { self.init(proposed: value) }
+
+    public static var cloud: Cloud { .aws }
+
+    public var settingNotes: [String] {
+        bypassLockoutSafetyCheck ? ["bypass of the lockout safety check requested"] : []
+    }
 
     /// The examples' key: account 111122223333.
     public static let keyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -2,13 +2,7 @@ import Foundation
 
 /// One finding code of the Azure Key Vault analysis, documented by its own
 /// examples (`AzureVaultRuleExampleTests`, `docs/findings-azure.md`).
-public protocol AzureVaultRule: Sendable {
-    static var id: String { get }
-    static var severity: Severity { get }
-    static var description: String { get }
-    static var fix: String { get }
-    static var triggering: [AzureRuleExample] { get }
-    static var nonTriggering: [AzureRuleExample] { get }
+public protocol AzureVaultRule: DocumentedRule where Example == AzureRuleExample {
     static func check(_ input: AzureAnalysisInput) -> [Finding]
 }
 
@@ -19,7 +13,7 @@ extension AzureVaultRule {
 }
 
 /// An example input of an Azure rule.
-public struct AzureRuleExample: Sendable, ExpressibleByStringLiteral {
+public struct AzureRuleExample: DocumentedRuleExample, ExpressibleByStringLiteral {
     public var proposed: String
     public var current: String?
     public var requirements: [Requirement]
@@ -38,6 +32,10 @@ public struct AzureRuleExample: Sendable, ExpressibleByStringLiteral {
     }
 
     public init(stringLiteral value: String) { self.init(proposed: value) }
+
+    public static var cloud: Cloud { .azure }
+
+    public var settingNotes: [String] { pinnedModel.map { ["model pinned to \($0.rawValue)"] } ?? [] }
 
     public var dialect: AzureKeyVaultDialect { AzureKeyVaultDialect(pinnedModel: pinnedModel, keyName: Self.keyName) }
 

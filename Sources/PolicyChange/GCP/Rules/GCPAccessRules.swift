@@ -5,6 +5,15 @@ extension GCPRuleExample {
     static let confluentRequirement = [Requirement(principal: confluentGroup, preset: .confluent)]
     static let confluentBindings =
         #"{"role":"roles/cloudkms.cryptoKeyEncrypterDecrypter","members":["group:cck-123@confluent.io"]},{"role":"roles/cloudkms.viewer","members":["group:cck-123@confluent.io"]}"#
+    /// The admin binding alone.
+    static let adminOnly = policy(adminBinding)
+    /// The admin binding and the Confluent bindings.
+    static let confluentGranted = withAdmin(confluentBindings)
+    /// `confluentGranted` checked against the Confluent requirement: every required permission held.
+    static let confluentSatisfied = GCPRuleExample(proposed: confluentGranted, requirements: confluentRequirement)
+
+    /// A policy of the admin binding followed by `bindings` (JSON objects separated by commas).
+    static func withAdmin(_ bindings: String, version: Int = 1) -> String { policy(adminBinding + "," + bindings, version: version) }
 }
 
 /// Per requirement: each required permission, granted without, only under, or not at all.
@@ -39,14 +48,11 @@ public enum GCPRequiredPermissionMissingRule: GCPPolicyRule {
     public static let fix = "Bind the member to roles that carry the permissions (e.g. roles/cloudkms.cryptoKeyEncrypterDecrypter and roles/cloudkms.viewer, or a custom role)."
     public static let triggering: [GCPRuleExample] = [
         GCPRuleExample(
-            proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding
-                + #",{"role":"roles/cloudkms.cryptoKeyEncrypterDecrypter","members":["group:cck-123@confluent.io"]}"#),
+            proposed: GCPRuleExample.withAdmin(#"{"role":"roles/cloudkms.cryptoKeyEncrypterDecrypter","members":["group:cck-123@confluent.io"]}"#),
             requirements: GCPRuleExample.confluentRequirement)
     ]
     public static let nonTriggering: [GCPRuleExample] = [
-        GCPRuleExample(
-            proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding + "," + GCPRuleExample.confluentBindings),
-            requirements: GCPRuleExample.confluentRequirement)
+        GCPRuleExample.confluentSatisfied
     ]
     public static func check(_ input: GCPAnalysisInput) -> [Finding] {
         RequiredAccess.check(input, conditional: false, id: id, severity: severity)
@@ -61,14 +67,11 @@ public enum GCPRequiredPermissionConditionalRule: GCPPolicyRule {
     public static let fix = "Grant the required roles without a condition."
     public static let triggering: [GCPRuleExample] = [
         GCPRuleExample(
-            proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding
-                + #",{"role":"roles/cloudkms.viewer","members":["group:cck-123@confluent.io"]},{"role":"roles/cloudkms.cryptoKeyEncrypterDecrypter","members":["group:cck-123@confluent.io"],"condition":{"title":"business hours","expression":"request.time.getHours('UTC') < 18"}}"#, version: 3),
+            proposed: GCPRuleExample.withAdmin(#"{"role":"roles/cloudkms.viewer","members":["group:cck-123@confluent.io"]},{"role":"roles/cloudkms.cryptoKeyEncrypterDecrypter","members":["group:cck-123@confluent.io"],"condition":{"title":"business hours","expression":"request.time.getHours('UTC') < 18"}}"#, version: 3),
             requirements: GCPRuleExample.confluentRequirement)
     ]
     public static let nonTriggering: [GCPRuleExample] = [
-        GCPRuleExample(
-            proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding + "," + GCPRuleExample.confluentBindings),
-            requirements: GCPRuleExample.confluentRequirement)
+        GCPRuleExample.confluentSatisfied
     ]
     public static func check(_ input: GCPAnalysisInput) -> [Finding] {
         RequiredAccess.check(input, conditional: true, id: id, severity: severity)
@@ -83,13 +86,13 @@ public enum GCPPermissionRemovedRule: GCPPolicyRule {
     public static let fix = "Check that nothing still depends on them; keep the binding otherwise."
     public static let triggering: [GCPRuleExample] = [
         GCPRuleExample(
-            proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding),
-            current: GCPRuleExample.policy(GCPRuleExample.adminBinding + #",{"role":"roles/cloudkms.viewer","members":["user:old@example.com"]}"#))
+            proposed: GCPRuleExample.adminOnly,
+            current: GCPRuleExample.withAdmin(#"{"role":"roles/cloudkms.viewer","members":["user:old@example.com"]}"#))
     ]
     public static let nonTriggering: [GCPRuleExample] = [
         GCPRuleExample(
-            proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding + "," + GCPRuleExample.confluentBindings),
-            current: GCPRuleExample.policy(GCPRuleExample.adminBinding))
+            proposed: GCPRuleExample.confluentGranted,
+            current: GCPRuleExample.adminOnly)
     ]
     public static func check(_ input: GCPAnalysisInput) -> [Finding] {
         input.accessChanges().filter { !$0.lost.isEmpty }.map {
@@ -106,11 +109,11 @@ public enum GCPNewAccessRule: GCPPolicyRule {
     public static let fix = "None if intended."
     public static let triggering: [GCPRuleExample] = [
         GCPRuleExample(
-            proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding + "," + GCPRuleExample.confluentBindings),
-            current: GCPRuleExample.policy(GCPRuleExample.adminBinding))
+            proposed: GCPRuleExample.confluentGranted,
+            current: GCPRuleExample.adminOnly)
     ]
     public static let nonTriggering: [GCPRuleExample] = [
-        GCPRuleExample(proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding), current: GCPRuleExample.policy(GCPRuleExample.adminBinding))
+        GCPRuleExample(proposed: GCPRuleExample.adminOnly, current: GCPRuleExample.adminOnly)
     ]
     public static func check(_ input: GCPAnalysisInput) -> [Finding] {
         input.accessChanges().filter { !$0.gained.isEmpty && !GCPAnalysisInput.publicMembers.contains($0.member) }.map {
@@ -127,13 +130,13 @@ public enum GCPNewPublicAccessRule: GCPPolicyRule {
     public static let fix = "Grant named members instead."
     public static let triggering: [GCPRuleExample] = [
         GCPRuleExample(
-            proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding + #",{"role":"roles/cloudkms.cryptoKeyDecrypter","members":["allUsers"]}"#),
-            current: GCPRuleExample.policy(GCPRuleExample.adminBinding))
+            proposed: GCPRuleExample.withAdmin(#"{"role":"roles/cloudkms.cryptoKeyDecrypter","members":["allUsers"]}"#),
+            current: GCPRuleExample.adminOnly)
     ]
     public static let nonTriggering: [GCPRuleExample] = [
         GCPRuleExample(
-            proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding + #",{"role":"roles/cloudkms.cryptoKeyDecrypter","members":["user:a@example.com"]}"#),
-            current: GCPRuleExample.policy(GCPRuleExample.adminBinding))
+            proposed: GCPRuleExample.withAdmin(#"{"role":"roles/cloudkms.cryptoKeyDecrypter","members":["user:a@example.com"]}"#),
+            current: GCPRuleExample.adminOnly)
     ]
     public static func check(_ input: GCPAnalysisInput) -> [Finding] {
         input.accessChanges().filter { !$0.gained.isEmpty && GCPAnalysisInput.publicMembers.contains($0.member) }.map {
@@ -152,12 +155,12 @@ public enum GCPAdminLockoutRule: GCPPolicyRule {
     public static let triggering: [GCPRuleExample] = [
         GCPRuleExample(proposed: GCPRuleExample.policy(GCPRuleExample.confluentBindings)),
         GCPRuleExample(
-            proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding),
-            current: GCPRuleExample.policy(GCPRuleExample.adminBinding + #",{"role":"roles/cloudkms.admin","members":["user:me@example.com"]}"#),
+            proposed: GCPRuleExample.adminOnly,
+            current: GCPRuleExample.withAdmin(#"{"role":"roles/cloudkms.admin","members":["user:me@example.com"]}"#),
             caller: "user:me@example.com"),
     ]
     public static let nonTriggering: [GCPRuleExample] = [
-        GCPRuleExample(proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding)),
+        GCPRuleExample(proposed: GCPRuleExample.adminOnly),
         GCPRuleExample(proposed: GCPRuleExample.policy(GCPRuleExample.confluentBindings), inheritedAdmins: ["group:org-admins@example.com"]),
     ]
     public static func check(_ input: GCPAnalysisInput) -> [Finding] {

@@ -2,25 +2,21 @@ import Foundation
 
 /// One finding code of the GCP IAM policy analysis, documented with examples
 /// that are also its tests (`GCPRuleExampleTests`, `docs/findings-gcp.md`).
-public protocol GCPPolicyRule: Sendable {
-    static var id: String { get }
-    static var severity: Severity { get }
+public protocol GCPPolicyRule: DocumentedRule where Example == GCPRuleExample {
     static var stage: KeyPolicyRuleStage { get }
-    static var description: String { get }
-    static var fix: String { get }
-    static var triggering: [GCPRuleExample] { get }
-    static var nonTriggering: [GCPRuleExample] { get }
     static func check(_ input: GCPAnalysisInput) -> [Finding]
 }
 
 extension GCPPolicyRule {
+    public static var documentedStage: String? { stage.rawValue }
+
     static func finding(_ input: GCPAnalysisInput, _ message: String, at path: String?) -> Finding {
         input.finding(id, severity, message, at: path)
     }
 }
 
 /// An example input of a GCP rule.
-public struct GCPRuleExample: Sendable, ExpressibleByStringLiteral {
+public struct GCPRuleExample: DocumentedRuleExample, ExpressibleByStringLiteral {
     public var proposed: String
     public var current: String?
     public var requirements: [Requirement]
@@ -41,6 +37,17 @@ public struct GCPRuleExample: Sendable, ExpressibleByStringLiteral {
     }
 
     public init(stringLiteral value: String) { self.init(proposed: value) }
+
+    public static var cloud: Cloud { .gcp }
+
+    public var settingNotes: [String] {
+        var notes: [String] = []
+        if !inheritedAdmins.isEmpty { notes.append("inherited admins \(inheritedAdmins.joined(separator: ", "))") }
+        if !customRoles.isEmpty {
+            notes.append("roles " + customRoles.map { "\($0.name) = \($0.includedPermissions.joined(separator: ", "))" }.joined(separator: "; "))
+        }
+        return notes
+    }
 
     public static let key = "projects/my-project/locations/us-east1/keyRings/my-ring/cryptoKeys/my-key"
     /// The examples' clock: 2026-01-01T00:00:00Z.
