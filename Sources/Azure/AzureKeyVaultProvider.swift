@@ -145,18 +145,38 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
             extra: "&$filter=atScope()")
         var out: [JSONValue] = []
         var pages = 0
-        while let next = url, pages < 100 {
+        var seen = Set<String>()
+        while let next = url {
             pages += 1
+            guard pages <= Self.pageCap, seen.insert(next.absoluteString).inserted else {
+                // A partial list would make a wrong backup and wrong deltas: stop instead.
+                throw ProviderError(
+                    .invalidResponse,
+                    "ARM list role assignments at \(scope): the nextLink chain repeats or runs past \(Self.pageCap) pages; "
+                        + "nothing was written (retry later; if it persists, report the ARM answer)")
+            }
             let page = try await arm.json(.get, next, operation: "list role assignments")
             out += page["value"]?.arrayValue ?? []
             url = try page["nextLink"]?.stringValue.map { link throws -> URL in
-                guard let u = URL(string: link), URLSafety.isAllowed(u) else {
-                    throw ProviderError(.invalidResponse, "ARM list role assignments: nextLink is not an https URL")
+                // The bearer token goes only to the ARM endpoint it was asked for.
+                guard let u = URL(string: link), URLSafety.isAllowed(u), Self.sameOrigin(u, endpoints.management) else {
+                    throw ProviderError(
+                        .invalidResponse,
+                        "ARM list role assignments at \(scope): the nextLink does not point to \(URLSafety.host(of: endpoints.management) ?? "the ARM endpoint"); "
+                            + "refusing to send the token elsewhere")
                 }
                 return u
             }
         }
         return out
+    }
+
+    static let pageCap = 100
+
+    /// Same scheme, host and port: where a paging link may take the token.
+    static func sameOrigin(_ a: URL, _ b: URL) -> Bool {
+        a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased()
+            && (a.port ?? (a.scheme?.lowercased() == "https" ? 443 : 80)) == (b.port ?? (b.scheme?.lowercased() == "https" ? 443 : 80))
     }
 
     // MARK: writePolicy
