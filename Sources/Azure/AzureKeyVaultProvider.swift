@@ -192,6 +192,13 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
         let live = try AzureVaultSnapshot.parse(liveSnapshot)
         let target = try AzureVaultSnapshot.parse(proposed)
         let plan = AzureDeltaPlan(from: live, to: target)
+        if let conflict = plan.conflicts.first {
+            throw ProviderError(
+                .invalidState,
+                "cannot add role '\(dialect.role(guid: conflict.roleGUID)?.name ?? conflict.roleGUID)' for \(conflict.principalID) at \(conflict.scope): that principal already holds "
+                    + "the role there with a different condition, and ARM keeps one assignment per principal, role and scope; "
+                    + "nothing was written (remove the existing assignment in the same change to replace its condition)")
+        }
         for step in plan.accessPolicySteps {
             try await arm.send(
                 .put,
@@ -201,6 +208,10 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
         for assignment in plan.assignmentsToCreate {
             try await createAssignment(assignment)
         }
+        for (existing, wanted) in plan.assignmentsToUpdate {
+            guard let id = existing.id else { continue }
+            try await putAssignment(wanted, at: try armURL(id, apiVersion: AzureEndpoints.authorizationVersion))
+        }
         for assignment in plan.assignmentsToDelete {
             guard let id = assignment.id else { continue }
             try await arm.send(.delete, try armURL(id, apiVersion: AzureEndpoints.authorizationVersion), operation: "delete role assignment")
@@ -208,6 +219,18 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
     }
 
     func createAssignment(_ a: AzureVaultSnapshot.RoleAssignment) async throws {
+        let url = try armURL(
+            "\(a.scope)/providers/Microsoft.Authorization/roleAssignments/\(newName())", apiVersion: AzureEndpoints.authorizationVersion)
+        do {
+            try await putAssignment(a, at: url)
+        } catch let error as ProviderError where error.serviceCode == "RoleAssignmentExists" {
+            // The same principal, role and scope already exist: the end state is what we want.
+            return
+        }
+    }
+
+    /// PUT of a role assignment's properties (a new name creates; an existing id updates its condition).
+    func putAssignment(_ a: AzureVaultSnapshot.RoleAssignment, at url: URL) async throws {
         var properties = [
             JSONMember("roleDefinitionId", .string(a.roleDefinitionID)), JSONMember("principalId", .string(a.principalID)),
         ]
@@ -216,14 +239,7 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
             properties.append(JSONMember("condition", .string(condition)))
             properties.append(JSONMember("conditionVersion", .string("2.0")))
         }
-        let url = try armURL(
-            "\(a.scope)/providers/Microsoft.Authorization/roleAssignments/\(newName())", apiVersion: AzureEndpoints.authorizationVersion)
-        do {
-            try await arm.send(.put, url, body: .object([JSONMember("properties", .object(properties))]), operation: "create role assignment")
-        } catch let error as ProviderError where error.serviceCode == "RoleAssignmentExists" {
-            // The same principal, role and scope already exist: the end state is what we want.
-            return
-        }
+        try await arm.send(.put, url, body: .object([JSONMember("properties", .object(properties))]), operation: "create role assignment")
     }
 
     // MARK: caller

@@ -69,3 +69,72 @@ struct AzurePagingReviewTests {
         #expect(transport.sent.filter(ReviewFixture.isList).count <= 101)
     }
 }
+
+/// ARM keeps one role assignment per principal, role and scope: a second PUT
+/// under another name is 409 RoleAssignmentExists, whatever the condition.
+@Suite("Azure review: assignments that differ only by their condition")
+struct AzureConditionReviewTests {
+    typealias X = AzureRuleExample
+    static let role = "Key Vault Crypto Service Encryption User"
+    static let conditional = X.assignment(X.service, role: X.encryptionUser, key: true, condition: "@Resource[x] StringEquals 'y'")
+    static let conditionalName = X.encryptionUser  // AzureRuleExample names an assignment after its role
+
+    /// ARM: the vault (no roleAssignments member), the assignments at each scope, 409 for a second
+    /// assignment of the same principal, role and scope under another name.
+    static func arm(atKeyScope: [String]) -> ScriptedTransport {
+        ScriptedTransport { request in
+            let path = request.url.path
+            if request.method == .get && path.hasSuffix("/roleAssignments") {
+                let items = path.contains("/keys/") ? atKeyScope : []
+                return json(#"{"value":[\#(items.joined(separator: ","))]}"#)
+            }
+            if request.method == .get {
+                guard case .object(let members) = try JSONParser.parse(Data(X.vault(rbac: true).utf8)).root else { throw ProviderError(.other, "x") }
+                return json(JSONValue.object(members.filter { $0.key != "roleAssignments" }).serialized())
+            }
+            if request.method == .put && !atKeyScope.isEmpty && !path.hasSuffix("/\(conditionalName)") {
+                return HTTPResponse(status: 409, body: Data(#"{"error":{"code":"RoleAssignmentExists","message":"The role assignment already exists."}}"#.utf8))
+            }
+            return json("{}")
+        }
+    }
+
+    static func edit(_ vault: String, _ operations: [ChangeOperation]) throws -> PolicySnapshot {
+        try AzureKeyVaultDialect(keyName: X.keyName).proposedPolicy(from: PolicySnapshot(text: vault), applying: operations)
+    }
+
+    @Test("add-role-assignment beside a conditional assignment of the same role: refused before any write, naming the condition")
+    func addBesideConditional() async throws {
+        let transport = Self.arm(atKeyScope: [Self.conditional])
+        let provider = try ReviewFixture.provider(transport)
+        let current = try await provider.readPolicy()
+        let proposed = try Self.edit(current.text, [.addRoleAssignment(principalID: X.service, role: Self.role, scope: .key)])
+        #expect(!AzureKeyVaultDialect().isEquivalent(current, proposed), "the edit proposes an unconditional assignment")
+        do {
+            try await provider.writePolicy(proposed, replacing: current)
+            Issue.record("the write reported success, but ARM refused the assignment (409) and nothing changed")
+        } catch let error as ProviderError {
+            #expect(error.message.contains("condition"), "\(error.message)")
+            #expect(!error.message.contains("\n"))
+        }
+        #expect(transport.sent.filter { $0.method != .get }.isEmpty, "\(transport.sent.map { "\($0.method) \($0.url.path)" })")
+    }
+
+    @Test("a condition dropped from an assignment is a PUT on the same assignment, never create-then-delete (which loses the role)")
+    func conditionChangeUpdatesInPlace() async throws {
+        let transport = Self.arm(atKeyScope: [Self.conditional])
+        let provider = try ReviewFixture.provider(transport)
+        let current = try await provider.readPolicy()
+        let proposed = try Self.edit(current.text, [
+            .removeRoleAssignment(principalID: X.service, role: Self.role, scope: .key),
+            .addRoleAssignment(principalID: X.service, role: Self.role, scope: .key),
+        ])
+        try await provider.writePolicy(proposed, replacing: current)
+        let writes = transport.sent.filter { $0.method != .get }
+        #expect(writes.map(\.method) == [.put], "\(writes.map { "\($0.method) \($0.url.path)" })")
+        #expect(writes.first?.url.path.hasSuffix("/keys/\(X.keyName)/providers/Microsoft.Authorization/roleAssignments/\(Self.conditionalName)") == true)
+        let body = try JSONParser.parse(writes.first?.body ?? Data()).root
+        #expect(body["properties"]?["condition"] == nil)
+        #expect(body["properties"]?["principalId"]?.stringValue == X.service)
+    }
+}
