@@ -138,3 +138,35 @@ struct AzureConditionReviewTests {
         #expect(body["properties"]?["principalId"]?.stringValue == X.service)
     }
 }
+
+@Suite("Azure review: Log Analytics partial results")
+struct LogAnalyticsPartialReviewTests {
+    /// A non-fatal query error is 200 OK with the rows found so far and an `error` member:
+    /// the denials it may have missed must not read as "none".
+    static let partial = """
+        {"tables":[{"name":"PrimaryResult","columns":[{"name":"OperationName","type":"string"},{"name":"TimeGenerated","type":"datetime"},{"name":"ResultSignature","type":"string"}],"rows":[]}],
+         "error":{"code":"PartialError","message":"There were some errors when processing your query.","details":[{"code":"EngineError","message":"Query exceeded the resources available"}]}}
+        """
+
+    @Test("a 200 answer carrying an error and no rows is inconclusive (a transient error), not a pass")
+    func partialWithoutRows() async throws {
+        let transport = ScriptedTransport { _ in json(Self.partial) }
+        let tokens = AzureTokenCache(source: FixedTokenSource())
+        let log = LogAnalyticsAuditLog(
+            api: AzureAPI(service: "Log Analytics", audience: .logAnalytics, transport: transport, tokens: tokens),
+            base: URL(string: "https://api.loganalytics.io")!, vaultID: AzureRuleExample.vaultID, keyName: "cmk")
+        do {
+            let events = try await log.accessDeniedEvents(since: Date(timeIntervalSince1970: 0), until: Date(), check: AuditLogCheck(workspace: "w"))
+            Issue.record("a partial answer read as \(events.count) denials")
+        } catch let error as ProviderError {
+            #expect(error.isTransient, "\(error.code)")
+            #expect(error.message.contains("PartialError") && !error.message.contains("\n"), "\(error.message)")
+        }
+    }
+
+    @Test("denials found in a partial answer are still reported")
+    func partialWithRows() throws {
+        let text = Self.partial.replacingOccurrences(of: #""rows":[]"#, with: #""rows":[["KeyUnwrap","2026-11-22T10:00:00Z","Forbidden"]]"#)
+        #expect(try LogAnalyticsAuditLog.events(JSONParser.parse(text).root).count == 1)
+    }
+}
