@@ -2,6 +2,12 @@ import Foundation
 import PolicyChange
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Review findings, end to end against the Azure conformance fake.
 @Suite("Azure end to end: review")
 struct AzureReviewRunTests {
@@ -24,6 +30,57 @@ struct AzureReviewRunTests {
             for kind in [JournalEvent.Kind.rollbackIntent, .rollbackApplied, .rollbackVerified] {
                 #expect(events.contains { $0.event == kind }, "\(events.map(\.event.rawValue))")
             }
+        }
+    }
+}
+
+@Suite("Azure end to end: review, killed between deltas")
+struct AzureReviewKillTests {
+    typealias S = AzureScenario
+
+    /// Starts verify-fails.yaml with the 2nd delta throttled for 30 s and SIGKILLs the run while it waits:
+    /// the 1st delta (accessPolicies/add) is live, the 2nd never landed.
+    static func killBetweenDeltas(_ s: AzureScenario) async throws -> String {
+        try await s.control("inject", ["match": "/accessPolicies/remove", "method": "PUT", "status": 429, "count": 1, "retryAfter": 30])
+        let child = try s.start(["run", "verify-fails.yaml", "--yes", "--state-dir", s.state.path])
+        var throttled = false
+        for _ in 0..<1200 {
+            if s.operations().contains("injected") {
+                throttled = true
+                break
+            }
+            if !child.isRunning { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        child.signal(SIGKILL)
+        let first = await child.wait()
+        try #require(throttled && first.diedOfSIGKILL, "\(first)")
+        return try s.lastRun().id
+    }
+
+    @Test("SIGKILL between two deltas, then 'resume RUN': the half-written change is rolled back from the live vault, exit 5")
+    func resume() async throws {
+        try await S.with(S.accessPolicyScenario()) { s in
+            let before = S.entries(try await s.liveVault())
+            let id = try await Self.killBetweenDeltas(s)
+            #expect(S.entries(try await s.liveVault()) != before, "the 1st delta landed")
+            let resumed = try await s.product(["resume", id, "--state-dir", s.state.path])
+            #expect(resumed.exitedNormally && resumed.status == 5, "\(resumed)")
+            #expect(S.entries(try await s.liveVault()) == before)
+            #expect(try s.journal(id).contains { $0.event == .rollbackVerified })
+            s.expectNoWholeWrites()
+        }
+    }
+
+    @Test("SIGKILL between two deltas, then 'rollback RUN': restored and verified, exit 0")
+    func rollback() async throws {
+        try await S.with(S.accessPolicyScenario()) { s in
+            let before = S.entries(try await s.liveVault())
+            let id = try await Self.killBetweenDeltas(s)
+            let rolledBack = try await s.product(["rollback", id, "--state-dir", s.state.path])
+            #expect(rolledBack.exitedNormally && rolledBack.status == 0, "\(rolledBack)")
+            #expect(S.entries(try await s.liveVault()) == before)
+            #expect(try s.journal(id).contains { $0.event == .rollbackVerified })
         }
     }
 }

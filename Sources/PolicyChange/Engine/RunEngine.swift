@@ -191,6 +191,12 @@ public final class RunEngine: Sendable {
                         state.finishedSteps = state.finishedSteps.filter { $0 < apply }
                     }
                     notify(.info, "the live policy still equals the backup; the change was not applied yet")
+                } else if let backup = state.backup, let proposed = state.proposed,
+                    dialect.isPartialWrite(live, from: backup, to: proposed)
+                {
+                    // A write of several calls (Azure deltas) was cut off part-way: neither
+                    // finish it blindly nor leave it; restore the backup (the safe default).
+                    return await rollback(&state, reason: "the write was cut off part-way before the restart", automatic: true)
                 } else {
                     return finish(&state, RunStop(
                         status: .needsHuman, outcome: "conflict",
