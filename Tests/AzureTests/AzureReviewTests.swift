@@ -170,3 +170,45 @@ struct LogAnalyticsPartialReviewTests {
         #expect(try LogAnalyticsAuditLog.events(JSONParser.parse(text).root).count == 1)
     }
 }
+
+/// What rollback and resume accept as this run's own half-written state: nothing someone else could have done.
+@Suite("Azure review: a part-way delta write, told apart from someone else's change")
+struct AzurePartialWriteReviewTests {
+    typealias X = AzureRuleExample
+    static let admin = X.entry(X.admin, keys: ["all"])
+    static let other = "b1b1b1b1-0000-4000-8000-000000000002"
+    static let start = X.vault([admin, X.entry(other, keys: ["Get", "List"])])
+    static let target = X.vault([admin, X.entry(X.service, keys: ["get", "wrapKey", "unwrapKey"])])
+
+    static func partial(_ live: String, from start: String = start, to target: String = target) -> Bool {
+        AzureKeyVaultDialect().isPartialWrite(PolicySnapshot(text: live), from: PolicySnapshot(text: start), to: PolicySnapshot(text: target))
+    }
+
+    @Test("states the deltas pass through are partial writes")
+    func between() {
+        #expect(Self.partial(X.vault([Self.admin, X.entry(Self.other, keys: ["Get", "List"]), X.entry(X.service, keys: ["get", "wrapKey", "unwrapKey"])])))
+        #expect(Self.partial(X.vault([Self.admin, X.entry(Self.other, keys: ["Get", "List"]), X.entry(X.service, keys: ["get"])])))
+        #expect(Self.partial(X.vault([Self.admin])))
+        // A narrowed entry after `remove` and before `add`.
+        let narrowed = X.vault([X.entry(X.admin, keys: ["get", "wrapKey"])])
+        #expect(Self.partial(X.vault([X.entry(X.admin, keys: ["get"])]), from: X.vault([X.entry(X.admin, keys: ["get", "list"])]), to: narrowed))
+        // Role assignments: the new one created, the old one not yet deleted.
+        let a = X.assignment(X.admin, role: X.owner), b = X.assignment(X.service, role: X.encryptionUser, key: true)
+        #expect(Self.partial(X.vault(rbac: true, assignments: [a, b]), from: X.vault(rbac: true, assignments: [a]), to: X.vault(rbac: true, assignments: [b])))
+    }
+
+    @Test("someone else's change is not: an entry the write leaves alone, a permission neither side has, a new identity, another property")
+    func notBetween() {
+        #expect(!Self.partial(X.vault([X.entry(X.admin, keys: ["get"]), X.entry(X.service, keys: ["get", "wrapKey", "unwrapKey"])])))
+        #expect(!Self.partial(X.vault([Self.admin, X.entry(X.service, keys: ["get", "wrapKey", "unwrapKey", "decrypt"])])))
+        #expect(!Self.partial(X.vault([Self.admin, X.entry(X.service, keys: ["get"]), X.entry("c3c3c3c3-0000-4000-8000-000000000003", keys: ["get"])])))
+        #expect(!Self.partial(X.vault([Self.admin, X.entry(X.service, keys: ["get"])], purgeProtection: false)))
+        #expect(!Self.partial(X.vault([Self.admin, X.entry(X.service, keys: ["get"], tenant: "00000000-0000-0000-0000-0000000000ff")])))
+        let a = X.assignment(X.admin, role: X.owner), b = X.assignment(X.service, role: X.encryptionUser, key: true)
+        let c = X.assignment(X.service, role: X.reader)
+        #expect(!Self.partial(X.vault(rbac: true, assignments: [b]), from: X.vault(rbac: true, assignments: [a, c]), to: X.vault(rbac: true, assignments: [a, b])), "an untouched assignment is gone")
+        #expect(!Self.partial(X.vault(rbac: true, assignments: [a, b, c]), from: X.vault(rbac: true, assignments: [a]), to: X.vault(rbac: true, assignments: [a, b])), "an assignment nobody asked for")
+        // Other clouds write in one call: never partial.
+        #expect(!AWSKeyPolicyDialect().isPartialWrite(PolicySnapshot(text: "{}"), from: PolicySnapshot(text: "{}"), to: PolicySnapshot(text: "{}")))
+    }
+}
