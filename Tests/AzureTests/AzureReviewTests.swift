@@ -212,3 +212,26 @@ struct AzurePartialWriteReviewTests {
         #expect(!AWSKeyPolicyDialect().isPartialWrite(PolicySnapshot(text: "{}"), from: PolicySnapshot(text: "{}"), to: PolicySnapshot(text: "{}")))
     }
 }
+
+@Suite("Azure review: the provider's own re-read before writing")
+struct AzureStaleWriteReviewTests {
+    typealias X = AzureRuleExample
+
+    @Test("a vault that changed since the caller's read is not written: concurrentModification, no PUT")
+    func staleExpectation() async throws {
+        let other = "b1b1b1b1-0000-4000-8000-000000000002"
+        let read = X.vault([X.entry(X.admin, keys: ["all"])])
+        // Someone else added an entry after that read.
+        let live = X.vault([X.entry(X.admin, keys: ["all"]), X.entry(other, keys: ["get"])])
+        let transport = ScriptedTransport { request in request.method == .get ? json(live) : json("{}") }
+        let provider = try ReviewFixture.provider(transport)
+        let proposed = X.vault([X.entry(X.admin, keys: ["all"]), X.entry(X.service, keys: ["get", "wrapKey", "unwrapKey"])])
+        do {
+            try await provider.writePolicy(PolicySnapshot(text: proposed), replacing: PolicySnapshot(text: read))
+            Issue.record("wrote over a change made after the read")
+        } catch let error as ProviderError {
+            #expect(error.code == .concurrentModification)
+        }
+        #expect(transport.sent.allSatisfy { $0.method == .get }, "\(transport.sent.map { "\($0.method) \($0.url.path)" })")
+    }
+}
