@@ -235,3 +235,14 @@ struct AzureStaleWriteReviewTests {
         #expect(transport.sent.allSatisfy { $0.method == .get }, "\(transport.sent.map { "\($0.method) \($0.url.path)" })")
     }
 }
+
+@Suite("Azure review: cloud error text on one line")
+struct AzureErrorTextReviewTests {
+    @Test("control characters in an error message (CR, ESC, TAB) never reach the one-line message")
+    func controlCharacters() {
+        let body = Data(#"{"error":{"code":"BadRequest","message":"bad\r\nrequest\u001b[2K\rAll good\tdone"}}"#.utf8)
+        let error = AzureErrorResponse(status: 400, body: body).providerError(service: "ARM", operation: "get vault")
+        #expect(!error.message.unicodeScalars.contains { $0.properties.generalCategory == .control }, "\(error.message.debugDescription)")
+        #expect(error.message.contains("bad") && error.message.contains("All good"))
+    }
+}

@@ -72,7 +72,9 @@ public struct AzureErrorResponse: Sendable, Equatable {
         let error = (try? JSONParser.parse(body).root)?["error"]
         code = error?["code"]?.stringValue ?? "HTTP\(status)"
         let text = error?["message"]?.stringValue ?? "HTTP status \(status)"
-        message = String(text.replacingOccurrences(of: "\n", with: " ").prefix(400))
+        // One line, and nothing a terminal would act on (CR, ESC, …).
+        let flat = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        message = String(flat.prefix(400))
     }
 
     public func providerError(service: String, operation: String, retried attempts: Int? = nil) -> ProviderError {
