@@ -199,6 +199,13 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
                     + "the role there with a different condition, and ARM keeps one assignment per principal, role and scope; "
                     + "nothing was written (remove the existing assignment in the same change to replace its condition)")
         }
+        // DELETE and in-place PUT go only to a role assignment at its own scope, as ARM listed it.
+        for existing in plan.assignmentsToDelete + plan.assignmentsToUpdate.map(\.live) where !Self.isAssignmentID(existing) {
+            throw ProviderError(
+                .invalidResponse,
+                "ARM listed a role assignment at \(existing.scope) whose id '\(existing.id ?? "")' is not a role assignment at that scope; "
+                    + "nothing was written (check the assignment in the portal)")
+        }
         for step in plan.accessPolicySteps {
             try await arm.send(
                 .put,
@@ -216,6 +223,16 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
             guard let id = assignment.id else { continue }
             try await arm.send(.delete, try armURL(id, apiVersion: AzureEndpoints.authorizationVersion), operation: "delete role assignment")
         }
+    }
+
+    /// `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`, one plain segment for the name.
+    static func isAssignmentID(_ a: AzureVaultSnapshot.RoleAssignment) -> Bool {
+        guard let id = a.id, !a.scope.isEmpty else { return false }
+        let prefix = AzureVaultSnapshot.normalizedScope(a.scope) + "/providers/microsoft.authorization/roleassignments/"
+        let lowered = id.lowercased()
+        guard lowered.hasPrefix(prefix) else { return false }
+        let name = lowered.dropFirst(prefix.count)
+        return !name.isEmpty && name != "." && name != ".." && !name.contains { "/?#%\\".contains($0) }
     }
 
     func createAssignment(_ a: AzureVaultSnapshot.RoleAssignment) async throws {

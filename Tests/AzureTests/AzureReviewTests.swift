@@ -246,3 +246,30 @@ struct AzureErrorTextReviewTests {
         #expect(error.message.contains("bad") && error.message.contains("All good"))
     }
 }
+
+@Suite("Azure review: what a DELETE may be sent to")
+struct AzureDeleteTargetReviewTests {
+    typealias X = AzureRuleExample
+
+    @Test("a listed assignment whose id is not a role assignment at its scope is never deleted (here: the vault's own id)")
+    func deleteOnlyRoleAssignments() async throws {
+        let odd = #"{"id":"\#(X.vaultID)","name":"x","type":"Microsoft.Authorization/roleAssignments","properties":{"roleDefinitionId":"/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/\#(X.reader)","principalId":"\#(X.service)","scope":"\#(X.vaultID)"}}"#
+        let transport = ScriptedTransport { request in
+            let path = request.url.path
+            if request.method == .get && path.hasSuffix("/roleAssignments") {
+                return json(#"{"value":[\#(path.contains("/keys/") ? "" : odd)]}"#)
+            }
+            if request.method == .get {
+                guard case .object(let members) = try JSONParser.parse(Data(X.vault(rbac: true).utf8)).root else { throw ProviderError(.other, "x") }
+                return json(JSONValue.object(members.filter { $0.key != "roleAssignments" }).serialized())
+            }
+            return json("{}")
+        }
+        let provider = try ReviewFixture.provider(transport)
+        let current = try await provider.readPolicy()
+        let proposed = try AzureKeyVaultDialect(keyName: X.keyName).proposedPolicy(
+            from: current, applying: [.removeRoleAssignment(principalID: X.service, role: "Key Vault Reader", scope: nil)])
+        await #expect(throws: ProviderError.self) { try await provider.writePolicy(proposed, replacing: current) }
+        #expect(transport.sent.allSatisfy { $0.method == .get }, "\(transport.sent.map { "\($0.method) \($0.url.path)" })")
+    }
+}
