@@ -156,7 +156,11 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
                         + "nothing was written (retry later; if it persists, report the ARM answer)")
             }
             let page = try await arm.json(.get, next, operation: "list role assignments")
-            out += page["value"]?.arrayValue ?? []
+            guard let items = page["value"]?.arrayValue else {
+                throw ProviderError(
+                    .invalidResponse, "ARM list role assignments at \(scope): the answer has no 'value' array; nothing was written")
+            }
+            out += items
             url = try page["nextLink"]?.stringValue.map { link throws -> URL in
                 // The bearer token goes only to the ARM endpoint it was asked for.
                 guard let u = URL(string: link), URLSafety.isAllowed(u), Self.sameOrigin(u, endpoints.management) else {

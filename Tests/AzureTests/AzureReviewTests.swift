@@ -56,6 +56,21 @@ struct AzurePagingReviewTests {
         }
     }
 
+    @Test("a list page without a 'value' array is an invalid answer, not 'no role assignments'")
+    func pageWithoutValue() async throws {
+        let transport = ScriptedTransport { request in
+            if ReviewFixture.isList(request) { return json(#"{"value":{"id":"x"}}"#) }
+            return json(X.vault(rbac: true))
+        }
+        let provider = try ReviewFixture.provider(transport)
+        do {
+            _ = try await provider.readPolicy()
+            Issue.record("a malformed page read as an empty list")
+        } catch let error as ProviderError {
+            #expect(error.code == .invalidResponse && error.message.contains("value"), "\(error)")
+        }
+    }
+
     @Test("a nextLink that never ends is an error, not a silently truncated list of role assignments")
     func nextLinkLoop() async throws {
         let transport = ScriptedTransport { request in
