@@ -84,3 +84,28 @@ struct AzureReviewKillTests {
         }
     }
 }
+
+@Suite("Azure end to end: review, conditional assignments")
+struct AzureReviewConditionRunTests {
+    typealias S = AzureScenario
+
+    @Test("add-role-assignment beside a conditional assignment of that role: exit 4, nothing written, the message names the condition")
+    func addBesideConditional() async throws {
+        var scenario = S.rbacScenario()
+        var conditional = S.assignment(
+            S.service, role: "e147488a-f6f5-4113-8e2d-b22465e65bf6", scope: S.vaultID + "/keys/cmk", name: "0d000000-0000-4000-8000-000000000004")
+        var properties = conditional["properties"] as! [String: Any]
+        properties["condition"] = "((!(ActionMatches{'Microsoft.KeyVault/vaults/keys/unwrap/action'})))"
+        properties["conditionVersion"] = "2.0"
+        conditional["properties"] = properties
+        scenario["roleAssignments"] = (scenario["roleAssignments"] as! [[String: Any]]) + [conditional]
+        try await S.with(scenario) { s in
+            let before = try await s.liveAssignments().count
+            let result = try await s.run("rbac.yaml")
+            #expect(result.exitedNormally && result.status == 4, "\(result)")
+            #expect(s.writes().isEmpty, "\(s.writes())")
+            #expect(result.output.contains("different condition"), "\(result.output)")
+            #expect(try await s.liveAssignments().count == before)
+        }
+    }
+}
