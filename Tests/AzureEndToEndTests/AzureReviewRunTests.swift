@@ -109,3 +109,21 @@ struct AzureReviewConditionRunTests {
         }
     }
 }
+
+@Suite("Azure end to end: review, --verbose")
+struct AzureReviewVerboseTests {
+    typealias S = AzureScenario
+
+    @Test("--verbose with throttling: no client secret, bearer token or JWT in the output")
+    func verboseHasNoSecrets() async throws {
+        try await S.with(S.rbacScenario()) { s in
+            try await s.control("inject", ["match": "/roleAssignments", "method": "GET", "status": 429, "count": 1, "retryAfter": 0])
+            let result = try await s.run("rbac.yaml", ["--verbose"])
+            #expect(result.exitedNormally && result.status == 0, "\(result)")
+            #expect(result.output.contains("429") || result.output.lowercased().contains("retry"), "the retry log is in the output: \(result.output)")
+            #expect(!result.output.contains(S.clientSecret))
+            #expect(!result.output.contains("eyJ"), "a JWT reached the output: \(result.output)")
+            #expect(!result.output.contains("Bearer ey"), "\(result.output)")
+        }
+    }
+}
