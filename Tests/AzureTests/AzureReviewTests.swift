@@ -288,3 +288,45 @@ struct AzureDeleteTargetReviewTests {
         #expect(transport.sent.allSatisfy { $0.method == .get }, "\(transport.sent.map { "\($0.method) \($0.url.path)" })")
     }
 }
+
+@Suite("Azure review: a token refused mid-run")
+struct AzureTokenRefusedReviewTests {
+    final class Counting: AzureTokenSource, @unchecked Sendable {
+        let fetches = Mutex(0)
+        var name: String { "counting" }
+        func fetchToken(for audience: AzureAudience) async throws -> AzureAccessToken {
+            let n = fetches.withLock { c in c += 1; return c }
+            return AzureAccessToken(token: "token-\(n)", expiresOn: Date().addingTimeInterval(3600))
+        }
+    }
+
+    @Test("a 401 (token revoked or expired early) is retried once with a fresh token; the cached one is dropped")
+    func retriedWithFreshToken() async throws {
+        let transport = ScriptedTransport { request in
+            let auth = request.headers.first(name: "Authorization") ?? ""
+            if auth == "Bearer token-1" {
+                return HTTPResponse(status: 401, body: Data(#"{"error":{"code":"ExpiredAuthenticationToken","message":"The access token expiry UTC time is earlier than current UTC time."}}"#.utf8))
+            }
+            return json(#"{"ok":true}"#)
+        }
+        let source = Counting()
+        let api = AzureAPI(service: "ARM", audience: .management, transport: transport, tokens: AzureTokenCache(source: source))
+        let answer = try await api.json(.get, URL(string: "https://management.azure.com/x")!, operation: "get vault")
+        #expect(answer["ok"] == .bool(true))
+        #expect(source.fetches.withLock { $0 } == 2)
+        // The fresh token is the one cached from now on.
+        _ = try await api.json(.get, URL(string: "https://management.azure.com/y")!, operation: "get vault")
+        #expect(source.fetches.withLock { $0 } == 2)
+        #expect(transport.sent.count == 3)
+    }
+
+    @Test("a second 401 is an authentication error, not a loop")
+    func secondRefusal() async throws {
+        let transport = ScriptedTransport { _ in
+            HTTPResponse(status: 401, body: Data(#"{"error":{"code":"InvalidAuthenticationToken","message":"no"}}"#.utf8))
+        }
+        let api = AzureAPI(service: "ARM", audience: .management, transport: transport, tokens: AzureTokenCache(source: Counting()))
+        await #expect(throws: ProviderError.self) { _ = try await api.json(.get, URL(string: "https://management.azure.com/x")!, operation: "get vault") }
+        #expect(transport.sent.count == 2)
+    }
+}
