@@ -97,6 +97,13 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
         if let override = endpoints.vault {
             base = override
         } else if let uri = vault["properties"]?["vaultUri"]?.stringValue, let url = URL(string: uri), URLSafety.isAllowed(url) {
+            // The data-plane token is good for every vault the caller can reach: only a Key Vault host gets it.
+            guard Self.isKeyVaultHost(url) else {
+                throw ProviderError(
+                    .invalidResponse,
+                    "the vault's properties.vaultUri host '\(URLSafety.host(of: url) ?? uri)' is not a Key Vault endpoint; nothing was sent there "
+                        + "(set target.azure.endpoints.vault if it really is your vault's data plane)")
+            }
             base = url
         } else {
             throw ProviderError(.invalidResponse, "the vault has no usable properties.vaultUri")
@@ -115,6 +122,17 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
         return KeyDescription(
             identifier: key["key"]?["kid"]?.stringValue ?? keyScope, enabled: enabled, state: enabled ? "Enabled" : "Disabled",
             region: vault["location"]?.stringValue, owner: AzureVaultSnapshot(vault).subscriptionID)
+    }
+
+    /// Key Vault and Managed HSM DNS suffixes of the public and sovereign clouds, or loopback (tests).
+    static let keyVaultSuffixes = [
+        ".vault.azure.net", ".vault.azure.cn", ".vault.usgovcloudapi.net", ".vault.microsoftazure.de",
+        ".managedhsm.azure.net", ".managedhsm.azure.cn", ".managedhsm.usgovcloudapi.net",
+    ]
+
+    static func isKeyVaultHost(_ url: URL) -> Bool {
+        guard let host = URLSafety.host(of: url)?.lowercased() else { return false }
+        return URLSafety.isLoopback(host: host) || keyVaultSuffixes.contains { host.hasSuffix($0) }
     }
 
     // MARK: readPolicy

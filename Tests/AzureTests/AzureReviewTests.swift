@@ -330,3 +330,40 @@ struct AzureTokenRefusedReviewTests {
         #expect(transport.sent.count == 2)
     }
 }
+
+@Suite("Azure review: where the Key Vault token may go")
+struct AzureVaultURIReviewTests {
+    typealias X = AzureRuleExample
+
+    static func transport(vaultUri: String) -> ScriptedTransport {
+        ScriptedTransport { request in
+            if request.url.host == "management.azure.com" {
+                return json(X.vault().replacingOccurrences(of: "https://kv1.vault.azure.net/", with: vaultUri))
+            }
+            return json(#"{"key":{"kid":"https://kv1.vault.azure.net/keys/cmk/1","kty":"RSA-HSM"},"attributes":{"enabled":true}}"#)
+        }
+    }
+
+    @Test("a vaultUri outside the Key Vault domains never receives the data-plane token (it is good for every vault)")
+    func offDomain() async throws {
+        let transport = Self.transport(vaultUri: "https://collector.example.com/")
+        let provider = try ReviewFixture.provider(transport)
+        do {
+            _ = try await provider.describeKey()
+            Issue.record("the key was read through collector.example.com")
+        } catch let error as ProviderError {
+            #expect(error.message.contains("collector.example.com") && error.message.contains("endpoints.vault"), "\(error.message)")
+        }
+        #expect(transport.sent.allSatisfy { $0.url.host == "management.azure.com" }, "\(transport.sent.map(\.url))")
+    }
+
+    @Test("Key Vault domains of every cloud, managed HSM and loopback are used as before", arguments: [
+        "https://kv1.vault.azure.net/", "https://kv1.vault.azure.cn/", "https://kv1.vault.usgovcloudapi.net/", "https://kv1.VAULT.AZURE.NET",
+        "https://hsm1.managedhsm.azure.net/", "http://127.0.0.1:8443/",
+    ])
+    func keyVaultDomains(_ uri: String) async throws {
+        let transport = Self.transport(vaultUri: uri)
+        let key = try await ReviewFixture.provider(transport).describeKey()
+        #expect(key.enabled)
+    }
+}
