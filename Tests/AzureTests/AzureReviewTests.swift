@@ -367,3 +367,14 @@ struct AzureVaultURIReviewTests {
         #expect(key.enabled)
     }
 }
+
+@Suite("Azure review: the audit query keeps only denials")
+struct LogAnalyticsQueryReviewTests {
+    @Test("the KQL keeps Key Vault AuditEvent rows answered Forbidden/403 (the fake does not evaluate these clauses)")
+    func forbiddenOnly() {
+        let q = LogAnalyticsAuditLog.query(vault: "kv", key: "cmk", since: Date(timeIntervalSince1970: 0), until: Date(timeIntervalSince1970: 60))
+        let lines = q.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(lines.contains(#"| where ResourceProvider == "MICROSOFT.KEYVAULT" and Category == "AuditEvent""#), "\(q)")
+        #expect(lines.contains(#"| where ResultSignature == "Forbidden" or ResultType == "Forbidden" or httpStatusCode_d == 403"#), "\(q)")
+    }
+}
