@@ -378,3 +378,33 @@ struct LogAnalyticsQueryReviewTests {
         #expect(lines.contains(#"| where ResultSignature == "Forbidden" or ResultType == "Forbidden" or httpStatusCode_d == 403"#), "\(q)")
     }
 }
+
+@Suite("Azure review: write order")
+struct AzureWriteOrderReviewTests {
+    typealias X = AzureRuleExample
+
+    @Test("a principal moved from one role to another is granted the new one before the old one is deleted")
+    func createBeforeDelete() async throws {
+        let old = X.assignment(X.service, role: X.cryptoUser)
+        let transport = ScriptedTransport { request in
+            let path = request.url.path
+            if request.method == .get && path.hasSuffix("/roleAssignments") {
+                return json(#"{"value":[\#(path.contains("/keys/") ? "" : old)]}"#)
+            }
+            if request.method == .get {
+                guard case .object(let members) = try JSONParser.parse(Data(X.vault(rbac: true).utf8)).root else { throw ProviderError(.other, "x") }
+                return json(JSONValue.object(members.filter { $0.key != "roleAssignments" }).serialized())
+            }
+            return json("{}")
+        }
+        let provider = try ReviewFixture.provider(transport)
+        let current = try await provider.readPolicy()
+        let proposed = try AzureKeyVaultDialect(keyName: X.keyName).proposedPolicy(from: current, applying: [
+            .removeRoleAssignment(principalID: X.service, role: "Key Vault Crypto User", scope: nil),
+            .addRoleAssignment(principalID: X.service, role: "Key Vault Crypto Service Encryption User", scope: .key),
+        ])
+        try await provider.writePolicy(proposed, replacing: current)
+        let writes = transport.sent.filter { $0.method != .get }.map(\.method)
+        #expect(writes == [.put, .delete], "\(writes)")
+    }
+}
