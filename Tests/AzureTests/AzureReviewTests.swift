@@ -408,3 +408,21 @@ struct AzureWriteOrderReviewTests {
         #expect(writes == [.put, .delete], "\(writes)")
     }
 }
+
+@Suite("Azure review: a restore retried after part of it landed")
+struct AzureRetriedRestoreReviewTests {
+    typealias X = AzureRuleExample
+
+    @Test("the vault already moved part or all of the way to the target: the write carries on from there instead of refusing")
+    func carriesOn() async throws {
+        let other = "b1b1b1b1-0000-4000-8000-000000000002"
+        let backup = X.vault([X.entry(X.admin, keys: ["all"]), X.entry(other, keys: ["get"])])
+        // What the rollback read: the forward write had added the service and not yet removed OTHER.
+        let readByRollback = X.vault([X.entry(X.admin, keys: ["all"]), X.entry(other, keys: ["get"]), X.entry(X.service, keys: ["get", "wrapKey"])])
+        // The first restore attempt's remove landed, its answer was lost: live is the backup already.
+        let transport = ScriptedTransport { request in request.method == .get ? json(backup) : json("{}") }
+        let provider = try ReviewFixture.provider(transport)
+        try await provider.writePolicy(PolicySnapshot(text: backup), replacing: PolicySnapshot(text: readByRollback))
+        #expect(transport.sent.allSatisfy { $0.method == .get }, "nothing left to write: \(transport.sent.map { "\($0.method) \($0.url.path)" })")
+    }
+}
