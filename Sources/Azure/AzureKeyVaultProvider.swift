@@ -195,6 +195,18 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
 
     static let pageCap = 100
 
+    /// Each access-policy entry as `identity tenant permissions` (an entry without a
+    /// tenant gets the vault's, as the add delta sends it), names lower-cased.
+    static func accessPolicyLines(_ vault: AzureVaultSnapshot) -> Set<String> {
+        Set(vault.accessPolicies.map { entry in
+            let perms = entry.permissions.keys.sorted().compactMap { category -> String? in
+                let set = AzureVaultSnapshot.permissionSet(entry.permissions[category] ?? [])
+                return set.isEmpty ? nil : "\(category.lowercased())=\(set.sorted().joined(separator: ","))"
+            }
+            return "\(entry.identity) tenant=\((entry.tenantID ?? vault.tenantID ?? "").lowercased()) \(perms.joined(separator: " "))"
+        })
+    }
+
     /// Same scheme, host and port: where a paging link may take the token.
     static func sameOrigin(_ a: URL, _ b: URL) -> Bool {
         a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased()
@@ -233,6 +245,22 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
                 .put,
                 try armURL("\(vaultID)/accessPolicies/\(step.operation.rawValue)", apiVersion: AzureEndpoints.armKeyVaultVersion),
                 body: step.body, operation: "accessPolicies/\(step.operation.rawValue)")
+        }
+        if !plan.accessPolicySteps.isEmpty {
+            // ARM answers 200 to a remove it did not apply (a differently spelled name): look.
+            // The vault GET is one resource, read back consistently (unlike role-assignment lists).
+            let (now, _) = try await getVault()
+            let have = Self.accessPolicyLines(AzureVaultSnapshot(now)), want = Self.accessPolicyLines(target)
+            guard have == want else {
+                let differing = have.symmetricDifference(want).map { line in
+                    let identity = line.split(separator: " ").first.map(String.init) ?? "?"
+                    return identity.hasSuffix("|") ? String(identity.dropLast()) : identity
+                }
+                throw ProviderError(
+                    .invalidState,
+                    "ARM accepted the accessPolicies calls but the vault's access policies are not the proposed ones "
+                        + "(entries for \(Set(differing).sorted().joined(separator: ", "))); compare the vault with the plan")
+            }
         }
         for assignment in plan.assignmentsToCreate {
             try await createAssignment(assignment)

@@ -426,3 +426,24 @@ struct AzureRetriedRestoreReviewTests {
         #expect(transport.sent.allSatisfy { $0.method == .get }, "nothing left to write: \(transport.sent.map { "\($0.method) \($0.url.path)" })")
     }
 }
+
+@Suite("Azure review: access-policy deltas that ARM accepts without applying")
+struct AzureSilentNoOpReviewTests {
+    typealias X = AzureRuleExample
+
+    @Test("accessPolicies/remove answered 200 but nothing removed: the write reports it instead of 'applied'")
+    func silentNoOp() async throws {
+        let live = X.vault([X.entry(X.admin, keys: ["all"]), X.entry(X.service, keys: ["get", "wrapKey", "unwrapKey", "decrypt"])])
+        // ARM answers every PUT 200 and changes nothing (a differently spelled name is a silent no-op).
+        let transport = ScriptedTransport { request in request.method == .get ? json(live) : json("{}") }
+        let provider = try ReviewFixture.provider(transport)
+        let proposed = X.vault([X.entry(X.admin, keys: ["all"]), X.entry(X.service, keys: ["get", "wrapKey", "unwrapKey"])])
+        do {
+            try await provider.writePolicy(PolicySnapshot(text: proposed), replacing: PolicySnapshot(text: live))
+            Issue.record("reported success while the vault still grants decrypt")
+        } catch let error as ProviderError {
+            #expect(error.message.contains("access polic") && error.message.contains("(entries for \(X.service))"), "\(error.message)")
+            #expect(!error.message.contains("\n"))
+        }
+    }
+}
