@@ -31,8 +31,18 @@ public struct AzureDeltaPlan: Sendable {
     public var accessPolicySteps: [AccessPolicyStep] = []
     public var assignmentsToCreate: [AzureVaultSnapshot.RoleAssignment] = []
     public var assignmentsToDelete: [AzureVaultSnapshot.RoleAssignment] = []
+    /// A live assignment whose condition changes: a PUT on the live assignment's
+    /// id with the proposed properties. ARM keeps one assignment per principal,
+    /// role and scope, so creating a second one is refused (RoleAssignmentExists)
+    /// and deleting the first would leave none.
+    public var assignmentsToUpdate: [(live: AzureVaultSnapshot.RoleAssignment, proposed: AzureVaultSnapshot.RoleAssignment)] = []
+    /// Proposed assignments ARM cannot hold: the same principal, role and scope
+    /// as a live assignment that stays, with another condition.
+    public var conflicts: [AzureVaultSnapshot.RoleAssignment] = []
 
-    public var isEmpty: Bool { accessPolicySteps.isEmpty && assignmentsToCreate.isEmpty && assignmentsToDelete.isEmpty }
+    public var isEmpty: Bool {
+        accessPolicySteps.isEmpty && assignmentsToCreate.isEmpty && assignmentsToDelete.isEmpty && assignmentsToUpdate.isEmpty
+    }
 
     /// Vault properties other than access policies and role assignments are
     /// never written: validation stops a change that edits them
@@ -79,6 +89,23 @@ public struct AzureDeltaPlan: Sendable {
         var creating = Set<String>()
         assignmentsToCreate = (proposed.roleAssignments ?? []).filter { !liveTriples.contains($0.triple) && creating.insert($0.triple).inserted }
         assignmentsToDelete = (live.roleAssignments ?? []).filter { !proposedTriples.contains($0.triple) }
+        // Same principal, role and scope, another condition: one ARM assignment, updated in place.
+        var creates: [AzureVaultSnapshot.RoleAssignment] = []
+        for wanted in assignmentsToCreate {
+            if let i = assignmentsToDelete.firstIndex(where: { Self.slot($0) == Self.slot(wanted) && $0.id != nil }) {
+                assignmentsToUpdate.append((assignmentsToDelete.remove(at: i), wanted))
+            } else if (live.roleAssignments ?? []).contains(where: { Self.slot($0) == Self.slot(wanted) }) {
+                conflicts.append(wanted)
+            } else {
+                creates.append(wanted)
+            }
+        }
+        assignmentsToCreate = creates
+    }
+
+    /// principal / role / scope, lower-cased: what ARM allows one assignment for.
+    static func slot(_ a: AzureVaultSnapshot.RoleAssignment) -> String {
+        "\(a.principalID.lowercased())|\(a.roleGUID)|\(AzureVaultSnapshot.normalizedScope(a.scope))"
     }
 
     static func entry(_ e: AzureVaultSnapshot.AccessPolicy, _ permissions: [String: [String]], tenant: String?) -> JSONValue {

@@ -97,6 +97,13 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
         if let override = endpoints.vault {
             base = override
         } else if let uri = vault["properties"]?["vaultUri"]?.stringValue, let url = URL(string: uri), URLSafety.isAllowed(url) {
+            // The data-plane token is good for every vault the caller can reach: only a Key Vault host gets it.
+            guard Self.isKeyVaultHost(url) else {
+                throw ProviderError(
+                    .invalidResponse,
+                    "the vault's properties.vaultUri host '\(URLSafety.host(of: url) ?? uri)' is not a Key Vault endpoint; nothing was sent there "
+                        + "(set target.azure.endpoints.vault if it really is your vault's data plane)")
+            }
             base = url
         } else {
             throw ProviderError(.invalidResponse, "the vault has no usable properties.vaultUri")
@@ -115,6 +122,17 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
         return KeyDescription(
             identifier: key["key"]?["kid"]?.stringValue ?? keyScope, enabled: enabled, state: enabled ? "Enabled" : "Disabled",
             region: vault["location"]?.stringValue, owner: AzureVaultSnapshot(vault).subscriptionID)
+    }
+
+    /// Key Vault and Managed HSM DNS suffixes of the public and sovereign clouds, or loopback (tests).
+    static let keyVaultSuffixes = [
+        ".vault.azure.net", ".vault.azure.cn", ".vault.usgovcloudapi.net", ".vault.microsoftazure.de",
+        ".managedhsm.azure.net", ".managedhsm.azure.cn", ".managedhsm.usgovcloudapi.net",
+    ]
+
+    static func isKeyVaultHost(_ url: URL) -> Bool {
+        guard let host = URLSafety.host(of: url)?.lowercased() else { return false }
+        return URLSafety.isLoopback(host: host) || keyVaultSuffixes.contains { host.hasSuffix($0) }
     }
 
     // MARK: readPolicy
@@ -145,13 +163,29 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
             extra: "&$filter=atScope()")
         var out: [JSONValue] = []
         var pages = 0
-        while let next = url, pages < 100 {
+        var seen = Set<String>()
+        while let next = url {
             pages += 1
+            guard pages <= Self.pageCap, seen.insert(next.absoluteString).inserted else {
+                // A partial list would make a wrong backup and wrong deltas: stop instead.
+                throw ProviderError(
+                    .invalidResponse,
+                    "ARM list role assignments at \(scope): the nextLink chain repeats or runs past \(Self.pageCap) pages; "
+                        + "nothing was written (retry later; if it persists, report the ARM answer)")
+            }
             let page = try await arm.json(.get, next, operation: "list role assignments")
-            out += page["value"]?.arrayValue ?? []
+            guard let items = page["value"]?.arrayValue else {
+                throw ProviderError(
+                    .invalidResponse, "ARM list role assignments at \(scope): the answer has no 'value' array; nothing was written")
+            }
+            out += items
             url = try page["nextLink"]?.stringValue.map { link throws -> URL in
-                guard let u = URL(string: link), URLSafety.isAllowed(u) else {
-                    throw ProviderError(.invalidResponse, "ARM list role assignments: nextLink is not an https URL")
+                // The bearer token goes only to the ARM endpoint it was asked for.
+                guard let u = URL(string: link), URLSafety.isAllowed(u), Self.sameOrigin(u, endpoints.management) else {
+                    throw ProviderError(
+                        .invalidResponse,
+                        "ARM list role assignments at \(scope): the nextLink does not point to \(URLSafety.host(of: endpoints.management) ?? "the ARM endpoint"); "
+                            + "refusing to send the token elsewhere")
                 }
                 return u
             }
@@ -159,25 +193,81 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
         return out
     }
 
+    static let pageCap = 100
+
+    /// Each access-policy entry as `identity tenant permissions` (an entry without a
+    /// tenant gets the vault's, as the add delta sends it), names lower-cased.
+    static func accessPolicyLines(_ vault: AzureVaultSnapshot) -> Set<String> {
+        Set(vault.accessPolicies.map { entry in
+            let perms = entry.permissions.keys.sorted().compactMap { category -> String? in
+                let set = AzureVaultSnapshot.permissionSet(entry.permissions[category] ?? [])
+                return set.isEmpty ? nil : "\(category.lowercased())=\(set.sorted().joined(separator: ","))"
+            }
+            return "\(entry.identity) tenant=\((entry.tenantID ?? vault.tenantID ?? "").lowercased()) \(perms.joined(separator: " "))"
+        })
+    }
+
+    /// Same scheme, host and port: where a paging link may take the token.
+    static func sameOrigin(_ a: URL, _ b: URL) -> Bool {
+        a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased()
+            && (a.port ?? (a.scheme?.lowercased() == "https" ? 443 : 80)) == (b.port ?? (b.scheme?.lowercased() == "https" ? 443 : 80))
+    }
+
     // MARK: writePolicy
 
     public func writePolicy(_ proposed: PolicySnapshot, replacing expectedCurrent: PolicySnapshot) async throws {
         let liveSnapshot = try await readPolicy()
-        guard dialect.isEquivalent(liveSnapshot, expectedCurrent) else {
+        // Part of this same write may have landed already (a retried restore): carry on from there.
+        guard dialect.isEquivalent(liveSnapshot, expectedCurrent) || dialect.isPartialWrite(liveSnapshot, from: expectedCurrent, to: proposed)
+        else {
             throw ProviderError.concurrentModification(
                 "the vault's access changed between the last read and the write; nothing was written")
         }
         let live = try AzureVaultSnapshot.parse(liveSnapshot)
         let target = try AzureVaultSnapshot.parse(proposed)
         let plan = AzureDeltaPlan(from: live, to: target)
+        if let conflict = plan.conflicts.first {
+            throw ProviderError(
+                .invalidState,
+                "cannot add role '\(dialect.role(guid: conflict.roleGUID)?.name ?? conflict.roleGUID)' for \(conflict.principalID) at \(conflict.scope): that principal already holds "
+                    + "the role there with a different condition, and ARM keeps one assignment per principal, role and scope; "
+                    + "nothing was written (remove the existing assignment in the same change to replace its condition)")
+        }
+        // DELETE and in-place PUT go only to a role assignment at its own scope, as ARM listed it.
+        for existing in plan.assignmentsToDelete + plan.assignmentsToUpdate.map(\.live) where !Self.isAssignmentID(existing) {
+            throw ProviderError(
+                .invalidResponse,
+                "ARM listed a role assignment at \(existing.scope) whose id '\(existing.id ?? "")' is not a role assignment at that scope; "
+                    + "nothing was written (check the assignment in the portal)")
+        }
         for step in plan.accessPolicySteps {
             try await arm.send(
                 .put,
                 try armURL("\(vaultID)/accessPolicies/\(step.operation.rawValue)", apiVersion: AzureEndpoints.armKeyVaultVersion),
                 body: step.body, operation: "accessPolicies/\(step.operation.rawValue)")
         }
+        if !plan.accessPolicySteps.isEmpty {
+            // ARM answers 200 to a remove it did not apply (a differently spelled name): look.
+            // The vault GET is one resource, read back consistently (unlike role-assignment lists).
+            let (now, _) = try await getVault()
+            let have = Self.accessPolicyLines(AzureVaultSnapshot(now)), want = Self.accessPolicyLines(target)
+            guard have == want else {
+                let differing = have.symmetricDifference(want).map { line in
+                    let identity = line.split(separator: " ").first.map(String.init) ?? "?"
+                    return identity.hasSuffix("|") ? String(identity.dropLast()) : identity
+                }
+                throw ProviderError(
+                    .invalidState,
+                    "ARM accepted the accessPolicies calls but the vault's access policies are not the proposed ones "
+                        + "(entries for \(Set(differing).sorted().joined(separator: ", "))); compare the vault with the plan")
+            }
+        }
         for assignment in plan.assignmentsToCreate {
             try await createAssignment(assignment)
+        }
+        for (existing, wanted) in plan.assignmentsToUpdate {
+            guard let id = existing.id else { continue }
+            try await putAssignment(wanted, at: try armURL(id, apiVersion: AzureEndpoints.authorizationVersion))
         }
         for assignment in plan.assignmentsToDelete {
             guard let id = assignment.id else { continue }
@@ -185,7 +275,29 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
         }
     }
 
+    /// `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`, one plain segment for the name.
+    static func isAssignmentID(_ a: AzureVaultSnapshot.RoleAssignment) -> Bool {
+        guard let id = a.id, !a.scope.isEmpty else { return false }
+        let prefix = AzureVaultSnapshot.normalizedScope(a.scope) + "/providers/microsoft.authorization/roleassignments/"
+        let lowered = id.lowercased()
+        guard lowered.hasPrefix(prefix) else { return false }
+        let name = lowered.dropFirst(prefix.count)
+        return !name.isEmpty && name != "." && name != ".." && !name.contains { "/?#%\\".contains($0) }
+    }
+
     func createAssignment(_ a: AzureVaultSnapshot.RoleAssignment) async throws {
+        let url = try armURL(
+            "\(a.scope)/providers/Microsoft.Authorization/roleAssignments/\(newName())", apiVersion: AzureEndpoints.authorizationVersion)
+        do {
+            try await putAssignment(a, at: url)
+        } catch let error as ProviderError where error.serviceCode == "RoleAssignmentExists" {
+            // The same principal, role and scope already exist: the end state is what we want.
+            return
+        }
+    }
+
+    /// PUT of a role assignment's properties (a new name creates; an existing id updates its condition).
+    func putAssignment(_ a: AzureVaultSnapshot.RoleAssignment, at url: URL) async throws {
         var properties = [
             JSONMember("roleDefinitionId", .string(a.roleDefinitionID)), JSONMember("principalId", .string(a.principalID)),
         ]
@@ -194,14 +306,7 @@ public struct AzureKeyVaultProvider: KeyPolicyProvider {
             properties.append(JSONMember("condition", .string(condition)))
             properties.append(JSONMember("conditionVersion", .string("2.0")))
         }
-        let url = try armURL(
-            "\(a.scope)/providers/Microsoft.Authorization/roleAssignments/\(newName())", apiVersion: AzureEndpoints.authorizationVersion)
-        do {
-            try await arm.send(.put, url, body: .object([JSONMember("properties", .object(properties))]), operation: "create role assignment")
-        } catch let error as ProviderError where error.serviceCode == "RoleAssignmentExists" {
-            // The same principal, role and scope already exist: the end state is what we want.
-            return
-        }
+        try await arm.send(.put, url, body: .object([JSONMember("properties", .object(properties))]), operation: "create role assignment")
     }
 
     // MARK: caller

@@ -32,10 +32,19 @@ public protocol PolicyDialect: Sendable {
     /// before `proposedPolicy` and `analyze`; a dialect built offline has
     /// nothing to fetch. Throws `ProviderError`.
     func prepare(for snapshots: [PolicySnapshot], operations: [ChangeOperation]) async throws
+
+    /// Whether `live` is what an interrupted write from `start` towards
+    /// `target` can leave: only the parts the write changes differ from
+    /// `start`, each no further than `target`. Clouds whose write is one call
+    /// (all or nothing) never leave one; Azure writes by several delta calls.
+    /// Rollback treats such a state as this run's own, not someone else's.
+    func isPartialWrite(_ live: PolicySnapshot, from start: PolicySnapshot, to target: PolicySnapshot) -> Bool
 }
 
 extension PolicyDialect {
     public func prepare(for snapshots: [PolicySnapshot], operations: [ChangeOperation]) async throws {}
+
+    public func isPartialWrite(_ live: PolicySnapshot, from start: PolicySnapshot, to target: PolicySnapshot) -> Bool { false }
 
     public func principalAccessChanges(from current: PolicySnapshot, to proposed: PolicySnapshot, keyIdentifier: String?)
         -> [PrincipalAccessChange]?

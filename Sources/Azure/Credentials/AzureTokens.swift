@@ -55,6 +55,11 @@ public actor AzureTokenCache {
         tokens[audience] = token
         return token
     }
+
+    /// Forgets the audience's token if it still is `token` (after a 401).
+    public func invalidate(_ audience: AzureAudience, token: String) {
+        if tokens[audience]?.token == token { tokens[audience] = nil }
+    }
 }
 
 // MARK: - Entra ID client credentials

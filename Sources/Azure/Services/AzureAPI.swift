@@ -18,9 +18,18 @@ public struct AzureAPI: Sendable {
         self.tokens = tokens
     }
 
-    /// The response of a successful request (2xx).
+    /// The response of a successful request (2xx). A 401 (a token revoked or
+    /// expired early) is retried once with a fresh token.
     @discardableResult
     public func send(_ method: HTTPMethod, _ url: URL, body: JSONValue? = nil, operation: String) async throws -> HTTPResponse {
+        do {
+            return try await sendOnce(method, url, body: body, operation: operation)
+        } catch let error as ProviderError where error.httpStatus == 401 {
+            return try await sendOnce(method, url, body: body, operation: operation)
+        }
+    }
+
+    private func sendOnce(_ method: HTTPMethod, _ url: URL, body: JSONValue?, operation: String) async throws -> HTTPResponse {
         let token = try await tokens.token(for: audience)
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(token.token)")
@@ -44,6 +53,7 @@ public struct AzureAPI: Sendable {
             throw ProviderError(.unavailable, "\(service) \(operation): \(error.message)")
         }
         guard response.isSuccess else {
+            if response.status == 401 { await tokens.invalidate(audience, token: token.token) }
             throw AzureErrorResponse(status: response.status, body: response.body).providerError(service: service, operation: operation)
         }
         return response
@@ -72,7 +82,9 @@ public struct AzureErrorResponse: Sendable, Equatable {
         let error = (try? JSONParser.parse(body).root)?["error"]
         code = error?["code"]?.stringValue ?? "HTTP\(status)"
         let text = error?["message"]?.stringValue ?? "HTTP status \(status)"
-        message = String(text.replacingOccurrences(of: "\n", with: " ").prefix(400))
+        // One line, and nothing a terminal would act on (CR, ESC, …).
+        let flat = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        message = String(flat.prefix(400))
     }
 
     public func providerError(service: String, operation: String, retried attempts: Int? = nil) -> ProviderError {

@@ -99,6 +99,16 @@ public struct LogAnalyticsAuditLog: AuditLogSource {
                         errorCode: cell("ResultSignature") ?? "Forbidden", id: cell("CorrelationId")))
             }
         }
+        // A non-fatal query error is 200 OK with the rows found so far and an `error`
+        // member: denials found are real, but "none found" proves nothing.
+        if out.isEmpty, let error = answer["error"], error != .null {
+            let code = error["code"]?.stringValue ?? "error"
+            let inner = error["details"]?.arrayValue?.first?["message"]?.stringValue ?? error["message"]?.stringValue ?? ""
+            let text = String(inner.replacingOccurrences(of: "\n", with: " ").prefix(200))
+            throw ProviderError(
+                .unavailable,
+                "Log Analytics query: partial results (\(code): \(text)); cannot tell whether access was denied (narrow the window or retry)")
+        }
         return out
     }
 

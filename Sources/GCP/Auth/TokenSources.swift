@@ -191,7 +191,12 @@ public struct ExternalAccountTokenSource: GoogleTokenSource {
         } else if let urlText = configuration.credentialURL, let url = URL(string: urlText) {
             var headers = HTTPHeaders()
             for (name, value) in configuration.credentialHeaders.sorted(by: { $0.key < $1.key }) { headers.add(name: name, value: value) }
-            let response = try await transport.send(HTTPRequest(method: .get, url: url, headers: headers))
+            let response: HTTPResponse
+            do {
+                response = try await transport.send(HTTPRequest(method: .get, url: url, headers: headers))
+            } catch let error as HTTPError {
+                throw ProviderError(.credentials, "\(label): cannot fetch the subject token from credential_source.url: \(error.message)")
+            }
             guard response.isSuccess else {
                 throw ProviderError(.credentials, "\(label): the subject token URL answered HTTP \(response.status)")
             }

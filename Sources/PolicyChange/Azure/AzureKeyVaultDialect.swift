@@ -86,6 +86,52 @@ public struct AzureKeyVaultDialect: PolicyDialect {
         return x.canonicalForm == y.canonicalForm
     }
 
+    /// Delta calls land one by one: every access-policy entry and role
+    /// assignment the write leaves alone is as in `start`; every one it
+    /// changes holds no permission that neither `start` nor `target` gives it;
+    /// the vault's other properties are as in `start`.
+    public func isPartialWrite(_ live: PolicySnapshot, from start: PolicySnapshot, to target: PolicySnapshot) -> Bool {
+        guard let l = try? AzureVaultSnapshot.parse(live), let a = try? AzureVaultSnapshot.parse(start),
+            let b = try? AzureVaultSnapshot.parse(target)
+        else { return false }
+        guard (l.tenantID ?? "").lowercased() == (a.tenantID ?? "").lowercased(),
+            l.enableRbacAuthorization == a.enableRbacAuthorization, l.enableSoftDelete == a.enableSoftDelete,
+            l.enablePurgeProtection == a.enablePurgeProtection,
+            l.networkAcls.map(AzureVaultSnapshot.canonicalJSON) == a.networkAcls.map(AzureVaultSnapshot.canonicalJSON)
+        else { return false }
+        typealias Grants = [String: Set<String>]
+        func byIdentity(_ v: AzureVaultSnapshot) -> [String: (tenant: String, grants: Grants)]? {
+            var out: [String: (tenant: String, grants: Grants)] = [:]
+            for e in v.accessPolicies {
+                guard out[e.identity] == nil else { return nil }  // duplicates: not a state deltas produce
+                var grants: Grants = [:]
+                for (category, names) in e.permissions where !names.isEmpty {
+                    grants[category.lowercased(), default: []].formUnion(AzureVaultSnapshot.permissionSet(names))
+                }
+                out[e.identity] = ((e.tenantID ?? "").lowercased(), grants)
+            }
+            return out
+        }
+        guard let lp = byIdentity(l), let ap = byIdentity(a), let bp = byIdentity(b) else { return false }
+        for identity in Set(lp.keys).union(ap.keys).union(bp.keys) {
+            let before = ap[identity], after = bp[identity], now = lp[identity]
+            let untouched = before?.tenant == after?.tenant && before?.grants == after?.grants
+            if untouched {
+                guard now?.tenant == before?.tenant, now?.grants == before?.grants else { return false }
+                continue
+            }
+            guard let now else { continue }  // a changing entry may be absent in between
+            guard now.tenant == before?.tenant || now.tenant == after?.tenant else { return false }
+            for (category, names) in now.grants {
+                let allowed = (before?.grants[category] ?? []).union(after?.grants[category] ?? [])
+                guard names.isSubset(of: allowed) else { return false }
+            }
+        }
+        let lt = Set((l.roleAssignments ?? []).map(\.triple)), at = Set((a.roleAssignments ?? []).map(\.triple))
+        let bt = Set((b.roleAssignments ?? []).map(\.triple))
+        return at.intersection(bt).isSubset(of: lt) && lt.isSubset(of: at.union(bt))
+    }
+
     public func changeSummary(from current: PolicySnapshot, to proposed: PolicySnapshot) -> ChangeSummary {
         guard let old = try? AzureVaultSnapshot.parse(current), let new = try? AzureVaultSnapshot.parse(proposed) else {
             return ChangeSummary()

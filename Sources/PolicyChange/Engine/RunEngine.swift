@@ -191,6 +191,12 @@ public final class RunEngine: Sendable {
                         state.finishedSteps = state.finishedSteps.filter { $0 < apply }
                     }
                     notify(.info, "the live policy still equals the backup; the change was not applied yet")
+                } else if let backup = state.backup, let proposed = state.proposed,
+                    dialect.isPartialWrite(live, from: backup, to: proposed)
+                {
+                    // A write of several calls (Azure deltas) was cut off part-way: neither
+                    // finish it blindly nor leave it; restore the backup (the safe default).
+                    return await rollback(&state, reason: "the write was cut off part-way before the restart", automatic: true)
                 } else {
                     return finish(&state, RunStop(
                         status: .needsHuman, outcome: "conflict",
@@ -691,7 +697,9 @@ public final class RunEngine: Sendable {
                 notify(.info, "the live policy already equals the backup")
             } else {
                 let ours = [state.proposed, state.appliedSnapshot].compactMap { $0 }
-                guard ours.contains(where: { dialect.isEquivalent(live, $0) }) else {
+                // A write of several calls (Azure deltas) that stopped part-way leaves a state of its own.
+                let partial = state.proposed.map { dialect.isPartialWrite(live, from: backup, to: $0) } ?? false
+                guard partial || ours.contains(where: { dialect.isEquivalent(live, $0) }) else {
                     try journal(.init(.rollbackFailed, time: now, message: "conflict: the live policy is neither ours nor the backup"))
                     return finish(&state, RunStop(
                         status: .needsHuman, outcome: "rollback-failed",
