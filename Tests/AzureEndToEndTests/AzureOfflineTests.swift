@@ -37,6 +37,21 @@ struct AzureOfflineTests {
         }
     }
 
+    @Test("a permission that is not a string fails validation with INVALID_POLICY_ELEMENT at its path and line")
+    func wrongType() async throws {
+        let r = try await tool(["validate", "--cloud", "azure", "--current", "current.json", "--proposed", "proposed-wrong-types.json",
+                                "--require", "require.yaml", "--format", "json"])
+        #expect(r.exitedNormally && r.status == 3, "\(r)")
+        let findings = (Inspect.jsonObject(r.stdout)?["findings"] as? [[String: Any]]) ?? []
+        let invalid = findings.filter { $0["code"] as? String == "INVALID_POLICY_ELEMENT" }
+        #expect(invalid.count == 1, "\(findings)")
+        #expect(invalid.first?["path"] as? String == "properties.accessPolicies[1].permissions.keys[1]", "\(invalid)")
+        #expect(invalid.first?["line"] as? Int == 30, "\(invalid)")
+        let text = try await tool(["validate", "--cloud", "azure", "--proposed", "proposed-wrong-types.json"])
+        #expect(text.exitedNormally && text.status == 3, "\(text)")
+        #expect(text.output.contains("properties.accessPolicies[1].permissions.keys[1]"), "\(text)")
+    }
+
     @Test("diff --cloud azure names the entry's lost permission")
     func diff() async throws {
         let r = try await tool(["diff", "current.json", "proposed-drop-unwrap.json", "--cloud", "azure"])

@@ -130,6 +130,22 @@ struct GCPFaultTests {
         }
     }
 
+    @Test("validate --cloud gcp: members that are not an array fail with INVALID_POLICY_ELEMENT at their path and line")
+    func wrongType() async throws {
+        try await GCPScenario.with { s in
+            let file = s.root.appendingPathComponent("bad.json")
+            try Data("{\n  \"version\": 1,\n  \"etag\": \"BwE=\",\n  \"bindings\": [\n    {\"role\": \"roles/cloudkms.admin\", \"members\": \"group:kms-admins@example.com\"}\n  ]\n}\n".utf8).write(to: file)
+            let result = try await s.product(["validate", "--cloud", "gcp", "--proposed", file.path, "--format", "json"])
+            #expect(result.status == 3, "\(result)")
+            let findings = (Inspect.jsonObject(result.stdout)?["findings"] as? [[String: Any]]) ?? []
+            let invalid = findings.first { $0["code"] as? String == "INVALID_POLICY_ELEMENT" }
+            #expect(invalid?["path"] as? String == "bindings[0].members", "\(findings)")
+            #expect(invalid?["line"] as? Int == 5, "\(findings)")
+            let text = try await s.product(["validate", "--cloud", "gcp", "--proposed", file.path])
+            #expect(text.status == 3 && text.output.contains("bindings[0].members"), "\(text)")
+        }
+    }
+
     @Test("validate --cloud gcp works offline with --roles and --inherited-admin")
     func offlineValidate() async throws {
         try await GCPScenario.with { s in

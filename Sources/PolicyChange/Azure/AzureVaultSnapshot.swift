@@ -87,6 +87,44 @@ public struct AzureVaultSnapshot: Sendable, Equatable {
         }
     }
 
+    /// Members the analysis reads that have the wrong type, or required ones
+    /// that are missing: `init` reads those as absent, `INVALID_POLICY_ELEMENT`
+    /// reports them. Members it does not read (`sku`, `systemData`, `networkAcls`, …)
+    /// are not checked; optional ones may be absent or null.
+    public static func shapeProblems(_ root: JSONValue) -> [JSONShapeProblem] {
+        var c = JSONShapeChecker()
+        guard c.object(root, at: "", required: true) != nil else { return c.problems }
+        c.string(root["id"], at: "id")
+        c.string(root["name"], at: "name")
+        if let properties = c.object(root["properties"], at: "properties", required: true).map(JSONValue.object) {
+            c.string(properties["tenantId"], at: "properties.tenantId")
+            for (i, entry) in (c.array(properties["accessPolicies"], at: "properties.accessPolicies") ?? []).enumerated() {
+                let path = "properties.accessPolicies[\(i)]"
+                guard c.object(entry, at: path, required: true) != nil else { continue }
+                c.string(entry["objectId"], at: "\(path).objectId", required: true)
+                c.string(entry["tenantId"], at: "\(path).tenantId")
+                c.string(entry["applicationId"], at: "\(path).applicationId")
+                for member in c.object(entry["permissions"], at: "\(path).permissions", required: true) ?? [] {
+                    c.strings(member.value, at: "\(path).permissions.\(member.key)")
+                }
+            }
+            for flag in ["enableRbacAuthorization", "enableSoftDelete", "enablePurgeProtection"] {
+                c.bool(properties[flag], at: "properties.\(flag)")
+            }
+        }
+        for (i, item) in (c.array(root["roleAssignments"], at: "roleAssignments") ?? []).enumerated() {
+            let path = "roleAssignments[\(i)]"
+            guard c.object(item, at: path, required: true) != nil else { continue }
+            c.string(item["id"], at: "\(path).id")
+            c.string(item["name"], at: "\(path).name")
+            guard let p = c.object(item["properties"], at: "\(path).properties", required: true).map(JSONValue.object) else { continue }
+            c.string(p["principalId"], at: "\(path).properties.principalId", required: true)
+            c.string(p["roleDefinitionId"], at: "\(path).properties.roleDefinitionId", required: true)
+            for name in ["scope", "principalType", "condition"] { c.string(p[name], at: "\(path).properties.\(name)") }
+        }
+        return c.problems
+    }
+
     /// Parses a snapshot's bytes with the strict parser.
     public static func parse(_ snapshot: PolicySnapshot) throws(JSONSyntaxError) -> AzureVaultSnapshot {
         AzureVaultSnapshot(try JSONParser.parse(snapshot.document).root)

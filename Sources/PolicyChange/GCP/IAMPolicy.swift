@@ -36,6 +36,26 @@ public struct IAMPolicy: Sendable, Equatable {
         bindings = (root["bindings"]?.arrayValue ?? []).enumerated().map { IAMBinding(json: $1, index: $0) }
     }
 
+    /// Members the analysis reads that have the wrong type: `init` reads
+    /// those as absent, `INVALID_POLICY_ELEMENT` reports them. `version`
+    /// (`INVALID_POLICY_VERSION`), a binding's missing role and non-string
+    /// members (`INVALID_MEMBER_FORMAT`) are reported elsewhere; members the
+    /// analysis does not read (`auditConfigs`, …) are not checked.
+    public static func shapeProblems(_ root: JSONValue) -> [JSONShapeProblem] {
+        var c = JSONShapeChecker()
+        guard c.object(root, at: "", required: true) != nil else { return c.problems }
+        c.string(root["etag"], at: "etag")
+        for (i, binding) in (c.array(root["bindings"], at: "bindings") ?? []).enumerated() {
+            let path = "bindings[\(i)]"
+            guard c.object(binding, at: path, required: true) != nil else { continue }
+            c.string(binding["role"], at: "\(path).role")
+            c.array(binding["members"], at: "\(path).members")
+            guard let condition = c.object(binding["condition"], at: "\(path).condition").map(JSONValue.object) else { continue }
+            for name in ["title", "description", "expression"] { c.string(condition[name], at: "\(path).condition.\(name)") }
+        }
+        return c.problems
+    }
+
     public var hasConditions: Bool { bindings.contains { $0.condition != nil } }
 
     /// The policy as JSON, in the API's member order.

@@ -89,7 +89,7 @@ public struct AzureRuleExample: DocumentedRuleExample, ExpressibleByStringLitera
 /// Every Azure rule, in the order findings are reported.
 public enum AzureVaultRules {
     public static let all: [any AzureVaultRule.Type] = [
-        AzureJSONSyntaxErrorRule.self, AzureDuplicateJSONKeyRule.self,
+        AzureJSONSyntaxErrorRule.self, AzureDuplicateJSONKeyRule.self, AzureInvalidPolicyElementRule.self,
         PermissionModelMismatchRule.self, PermissionModelChangedRule.self, TenantMismatchRule.self, DuplicateObjectIDRule.self,
         InvalidKeyPermissionRule.self, CompoundIdentityRule.self, FullListReplaceRule.self, PurgeProtectionRequiredRule.self,
         TrustedServicesBlockedRule.self, RoleDefinitionUnknownRule.self,

@@ -33,6 +33,34 @@ struct AzureDuplicateJSONKeyRule: AzureVaultRule {
     }
 }
 
+struct AzureInvalidPolicyElementRule: AzureVaultRule {
+    static let id = "INVALID_POLICY_ELEMENT"
+    static let severity = Severity.error
+    static let description = "A member the analysis reads has the wrong JSON type, or a required one is missing: the root and `properties` are objects, `accessPolicies` and `roleAssignments` arrays of objects, an entry has a string `objectId` and a `permissions` object of string arrays, an assignment has `properties` with string `principalId` and `roleDefinitionId`, and `enableRbacAuthorization`, `enableSoftDelete` and `enablePurgeProtection` are booleans. Such a snapshot cannot be read faithfully, so nothing else said about it can be trusted. Members the analysis does not read (`sku`, `systemData`, `networkAcls`, …) are not checked."
+    static let fix = "Give the member the type ARM uses (start from `az keyvault show` output); a permission list is an array of names, e.g. `\"keys\": [\"get\", \"wrapKey\"]`."
+    static let triggering: [X] = [
+        X(proposed: #"{"id":"\#(X.vaultID)","properties":{"tenantId":"\#(X.tenant)","accessPolicies":{"tenantId":"\#(X.tenant)","objectId":"\#(X.service)","permissions":{"keys":["get"]}}}}"#),
+        X(proposed: #"{"id":"\#(X.vaultID)","properties":{"tenantId":"\#(X.tenant)","accessPolicies":[{"tenantId":"\#(X.tenant)","objectId":"\#(X.service)","permissions":{"keys":["get",["wrapKey"]]}}]}}"#),
+        X(proposed: #"{"id":"\#(X.vaultID)","properties":{"tenantId":"\#(X.tenant)","accessPolicies":[],"enableRbacAuthorization":"true"},"roleAssignments":[{"properties":{"roleDefinitionId":"\#(X.cryptoUser)","scope":"\#(X.vaultID)"}}]}"#),
+        X(proposed: #"{"id":"\#(X.vaultID)","name":"kv1"}"#),
+    ]
+    static let nonTriggering: [X] = [
+        X(proposed: X.vault([X.entry(X.service, keys: ["get", "wrapKey", "unwrapKey"])])),
+        X(proposed: X.vault(rbac: true, assignments: [X.assignment(X.service, role: X.cryptoUser, key: true)])),
+        X(proposed: #"{"id":"\#(X.vaultID)","properties":{"tenantId":"\#(X.tenant)","enablePurgeProtection":null,"sku":"standard","networkAcls":[]}}"#),
+    ]
+    static func check(_ input: AzureAnalysisInput) -> [Finding] {
+        var found: [Finding] = []
+        if let root = input.document?.root {
+            found += AzureVaultSnapshot.shapeProblems(root).map { $0.finding(id, severity, document: input.document, file: input.file) }
+        }
+        if let current = input.current {
+            found += AzureVaultSnapshot.shapeProblems(current.root).map { $0.finding(id, severity, document: nil, file: nil, prefix: "in the current snapshot: ") }
+        }
+        return found
+    }
+}
+
 // MARK: - Vault
 
 struct PermissionModelMismatchRule: AzureVaultRule {

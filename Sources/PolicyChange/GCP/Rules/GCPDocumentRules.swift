@@ -48,6 +48,37 @@ public enum GCPDuplicateJSONKeyRule: GCPPolicyRule {
     }
 }
 
+/// A member the analysis reads has the wrong JSON type.
+public enum GCPInvalidPolicyElementRule: GCPPolicyRule {
+    public static let id = "INVALID_POLICY_ELEMENT"
+    public static let severity = Severity.error
+    public static let stage = KeyPolicyRuleStage.grammar
+    public static let description = "A member the analysis reads has the wrong JSON type: `etag` is a string, `bindings` an array of objects, a binding's `role` a string, its `members` an array and its `condition` an object of strings (`title`, `description`, `expression`). Such a policy cannot be read faithfully, so nothing else said about it can be trusted. Members the analysis does not read (`auditConfigs`, …) are not checked; `version` is INVALID_POLICY_VERSION's."
+    public static let fix = "Give the member the type the IAM API uses (start from `gcloud kms keys get-iam-policy --format=json`), e.g. `\"members\": [\"group:kms-admins@example.com\"]`."
+    public static let triggering: [GCPRuleExample] = [
+        #"{"version":1,"etag":"BwE=","bindings":{"role":"roles/cloudkms.admin","members":["group:kms-admins@example.com"]}}"#,
+        GCPRuleExample(proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding + #",{"role":"roles/cloudkms.viewer","members":"group:a@example.com"}"#)),
+        GCPRuleExample(proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding
+            + #",{"role":"roles/cloudkms.viewer","members":["group:a@example.com"],"condition":{"title":"t","expression":["request.time < timestamp('2030-01-01T00:00:00Z')"]}}"#, version: 3)),
+        GCPRuleExample(proposed: #"{"version":1,"etag":7,"bindings":[\#(GCPRuleExample.adminBinding)]}"#),
+    ]
+    public static let nonTriggering: [GCPRuleExample] = [
+        GCPRuleExample(proposed: GCPRuleExample.policy(GCPRuleExample.adminBinding)),
+        #"{"etag":"ACAB"}"#,
+        GCPRuleExample(proposed: #"{"version":3,"etag":"BwE=","bindings":[\#(GCPRuleExample.adminBinding)],"auditConfigs":[{"service":"allServices","auditLogConfigs":[{"logType":"DATA_READ"}]}]}"#),
+    ]
+    public static func check(_ input: GCPAnalysisInput) -> [Finding] {
+        var found: [Finding] = []
+        if let root = input.document?.root, input.proposed != nil {
+            found += IAMPolicy.shapeProblems(root).map { $0.finding(id, severity, document: input.document, file: input.request.proposedFile) }
+        }
+        if let current = input.request.current, let root = try? JSONParser.parse(current.document).root {
+            found += IAMPolicy.shapeProblems(root).map { $0.finding(id, severity, document: nil, file: nil, prefix: "in the current policy: ") }
+        }
+        return found
+    }
+}
+
 /// `version` is not 1, 2 or 3.
 public enum InvalidPolicyVersionRule: GCPPolicyRule {
     public static let id = "INVALID_POLICY_VERSION"

@@ -75,7 +75,7 @@ public struct GCPRuleExample: DocumentedRuleExample, ExpressibleByStringLiteral 
 public enum GCPPolicyRules {
     public static let all: [any GCPPolicyRule.Type] = [
         GCPJSONSyntaxErrorRule.self, GCPDuplicateJSONKeyRule.self,
-        InvalidPolicyVersionRule.self, ConditionRequiresVersion3Rule.self, EtagMissingRule.self,
+        GCPInvalidPolicyElementRule.self, InvalidPolicyVersionRule.self, ConditionRequiresVersion3Rule.self, EtagMissingRule.self,
         HiddenConditionalBindingRule.self, InvalidMemberFormatRule.self, EmptyBindingRule.self, UnknownRoleRule.self,
         PublicMemberRule.self, ConditionLintRule.self,
         GCPRequiredPermissionMissingRule.self, GCPRequiredPermissionConditionalRule.self,
