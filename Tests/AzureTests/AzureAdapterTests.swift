@@ -263,6 +263,16 @@ struct AzureDeltaPlanTests {
         #expect(AzureVaultSnapshot.canonicalJSON(body) == AzureVaultSnapshot.canonicalJSON(documented), "\(body.serialized())")
     }
 
+    @Test("the official examples' vaults have no wrongly typed member (INVALID_POLICY_ELEMENT stays silent)",
+          arguments: ["getVault.json", "updateVault.json", "createVaultWithNetworkAcls.json"])
+    func officialShapesAreValid(_ name: String) throws {
+        let example = try JSONParser.parse(try fixture("keyvault-arm-2025-05-01/\(name)")).root
+        let body = try #require(example["responses"]?["200"]?["body"])
+        #expect(AzureVaultSnapshot.shapeProblems(body).isEmpty, "\(AzureVaultSnapshot.shapeProblems(body))")
+        let findings = AzureKeyVaultDialect().analyze(AnalysisRequest(current: PolicySnapshot(text: body.serialized()), proposed: PolicySnapshot(text: body.serialized())))
+        #expect(!findings.contains { $0.code == "INVALID_POLICY_ELEMENT" }, "\(findings)")
+    }
+
     @Test("an entry whose tenant changes is removed and added again, never replaced in a list")
     func tenantChange() throws {
         let live = AzureVaultSnapshot(try JSONParser.parse(X.vault([X.entry(X.service, keys: ["get"], tenant: "00000000-0000-0000-0000-000000000009")])).root)

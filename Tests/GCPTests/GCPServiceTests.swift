@@ -30,6 +30,17 @@ struct GCPServiceTests {
             logger: Logger(label: "test"))
     }
 
+    @Test("the official policies have no wrongly typed member (INVALID_POLICY_ELEMENT stays silent)",
+          arguments: ["getIamPolicy.response.json", "getIamPolicy.response.v3-conditional.json", "getIamPolicy.response.empty.json", "setIamPolicy.request.json", "setIamPolicy.request.v3.json", "-"])
+    func officialShapesAreValid(_ name: String) throws {
+        let root = name == "-" ? try JSONParser.parse(Data(#"{"etag":"ACAB"}"#.utf8)).root
+            : Fixtures.json(name)["policy"] ?? Fixtures.json(name)
+        #expect(IAMPolicy.shapeProblems(root).isEmpty, "\(IAMPolicy.shapeProblems(root))")
+        let text = root.serialized()
+        let findings = CloudKMSIAMDialect().analyze(AnalysisRequest(current: PolicySnapshot(text: text), proposed: PolicySnapshot(text: text)))
+        #expect(!findings.contains { $0.code == "INVALID_POLICY_ELEMENT" }, "\(findings)")
+    }
+
     @Test("getIamPolicy is a GET at version 3; the snapshot is the body as returned with its etag")
     func read() async throws {
         let body = Fixtures.data("getIamPolicy.response.json")

@@ -27,6 +27,50 @@ struct AzureVaultRuleExampleTests {
     }
 }
 
+@Suite("Azure INVALID_POLICY_ELEMENT")
+struct AzureInvalidPolicyElementTests {
+    typealias X = AzureRuleExample
+
+    @Test("every wrongly typed member is one finding at its path, located in the file; a missing one at the object that lacks it")
+    func located() {
+        let text = """
+            {
+              "id": "\(X.vaultID)",
+              "properties": {
+                "tenantId": "\(X.tenant)",
+                "accessPolicies": [
+                  {"tenantId": "\(X.tenant)", "objectId": "\(X.service)", "permissions": {"keys": ["get", 7]}},
+                  {"tenantId": "\(X.tenant)", "permissions": {"keys": "all"}},
+                  "admin"
+                ],
+                "enablePurgeProtection": "yes"
+              }
+            }
+            """
+        let findings = AzureKeyVaultDialect().analyze(AnalysisRequest(proposed: PolicySnapshot(text: text), proposedFile: "/tmp/v.json"))
+            .filter { $0.code == "INVALID_POLICY_ELEMENT" }
+        #expect(findings.map(\.path) == [
+            "properties.accessPolicies[0].permissions.keys[1]", "properties.accessPolicies[1].objectId",
+            "properties.accessPolicies[1].permissions.keys", "properties.accessPolicies[2]", "properties.enablePurgeProtection",
+        ])
+        #expect(findings.map(\.line) == [6, 7, 7, 8, 10])
+        #expect(findings.allSatisfy { $0.file == "/tmp/v.json" && $0.severity == .error })
+        #expect(findings.first?.message == "properties.accessPolicies[0].permissions.keys[1] must be a string, not a number")
+        #expect(findings[1].message == "properties.accessPolicies[1].objectId is missing; it must be a string")
+    }
+
+    @Test("a wrongly typed current snapshot is reported too, unlocated and named as the current one")
+    func current() {
+        let findings = AzureKeyVaultDialect().analyze(AnalysisRequest(
+            current: PolicySnapshot(text: #"{"id":"\#(X.vaultID)","properties":{"accessPolicies":{}}}"#), proposed: PolicySnapshot(text: X.vault()),
+            proposedFile: "/tmp/v.json"))
+            .filter { $0.code == "INVALID_POLICY_ELEMENT" }
+        #expect(findings.count == 1)
+        #expect(findings.first?.message == "in the current snapshot: properties.accessPolicies must be an array, not an object")
+        #expect(findings.first?.line == nil && findings.first?.file == nil)
+    }
+}
+
 @Suite("Azure Key Vault dialect")
 struct AzureKeyVaultDialectTests {
     typealias X = AzureRuleExample

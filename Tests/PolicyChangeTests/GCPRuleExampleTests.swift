@@ -35,6 +35,16 @@ struct GCPRuleExampleTests {
         #expect(invalid?.path == "bindings[0].members[0]")
     }
 
+    @Test("a wrongly typed member is INVALID_POLICY_ELEMENT at its path and line")
+    func wrongType() {
+        let text = "{\n  \"version\": 3,\n  \"etag\": \"BwE=\",\n  \"bindings\": [\n    {\"role\": \"roles/cloudkms.admin\", \"members\": [\"group:a@example.com\"], \"condition\": {\"title\": 1, \"expression\": \"true\"}},\n    \"roles/cloudkms.viewer\"\n  ]\n}\n"
+        let findings = CloudKMSIAMDialect().analyze(AnalysisRequest(proposed: PolicySnapshot(text: text), proposedFile: "/tmp/p.json"))
+            .filter { $0.code == "INVALID_POLICY_ELEMENT" }
+        #expect(findings.map(\.path) == ["bindings[0].condition.title", "bindings[1]"])
+        #expect(findings.map(\.line) == [5, 6])
+        #expect(findings.last?.message == "bindings[1] must be an object, not a string")
+    }
+
     @Test("hostile JSON is a finding, never a crash", arguments: ["", "{", "[1,2]", "{\"bindings\":7}", "{\"bindings\":[1,\"x\",{\"members\":3}]}", "{\"version\":null}"])
     func hostile(_ text: String) {
         let findings = CloudKMSIAMDialect().analyze(AnalysisRequest(current: PolicySnapshot(text: text), proposed: PolicySnapshot(text: text)))
