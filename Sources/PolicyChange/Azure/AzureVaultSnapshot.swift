@@ -3,7 +3,8 @@ import Foundation
 /// An Azure Key Vault snapshot (DESIGN.md §4): the vault resource as ARM
 /// returned it, plus, in RBAC mode, a top-level `roleAssignments` array of ARM
 /// role-assignment resources at the vault and key scope. Parsed leniently:
-/// every member is optional, so analysis can report what is wrong.
+/// every member is optional, so analysis can report what is wrong (a member of
+/// the wrong type reads as absent; `shapeProblems` lists those).
 public struct AzureVaultSnapshot: Sendable, Equatable {
     public struct AccessPolicy: Sendable, Equatable {
         public var tenantID: String?
