@@ -32,7 +32,7 @@ struct AWSErrorResponse: Sendable, Equatable {
         if let hash = code.lastIndex(of: "#") { code = String(code[code.index(after: hash)...]) }
         if let colon = code.firstIndex(of: ":") { code = String(code[..<colon]) }
         self.code = code.isEmpty ? "HTTP\(response.status)" : code
-        self.message = message.isEmpty ? "HTTP status \(response.status)" : message
+        self.message = message.isEmpty ? "HTTP status \(response.status)" : CloudText.oneLine(message, limit: 400)
     }
 
     /// Throttling codes botocore retries (botocore/retries/standard.py), less

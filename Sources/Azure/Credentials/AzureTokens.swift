@@ -174,7 +174,7 @@ enum TokenResponse {
     /// `AADSTS7000215: Invalid client secret provided. Ensure …` → the code and
     /// its first sentence, on one line, without trace and correlation ids.
     static func firstSentences(_ text: String) -> String {
-        let line = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        let line = CloudText.oneLine(text, limit: .max)
         let cut = line.range(of: " Trace ID:").map { String(line[..<$0.lowerBound]) } ?? line
         if let dot = cut.range(of: ". ") { return String(cut[..<dot.lowerBound]) + "." }
         return String(cut.prefix(300))

@@ -82,9 +82,7 @@ public struct AzureErrorResponse: Sendable, Equatable {
         let error = (try? JSONParser.parse(body).root)?["error"]
         code = error?["code"]?.stringValue ?? "HTTP\(status)"
         let text = error?["message"]?.stringValue ?? "HTTP status \(status)"
-        // One line, and nothing a terminal would act on (CR, ESC, …).
-        let flat = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
-        message = String(flat.prefix(400))
+        message = CloudText.oneLine(text, limit: 400)
     }
 
     public func providerError(service: String, operation: String, retried attempts: Int? = nil) -> ProviderError {

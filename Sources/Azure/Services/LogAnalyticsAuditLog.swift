@@ -104,7 +104,7 @@ public struct LogAnalyticsAuditLog: AuditLogSource {
         if out.isEmpty, let error = answer["error"], error != .null {
             let code = error["code"]?.stringValue ?? "error"
             let inner = error["details"]?.arrayValue?.first?["message"]?.stringValue ?? error["message"]?.stringValue ?? ""
-            let text = String(inner.replacingOccurrences(of: "\n", with: " ").prefix(200))
+            let text = CloudText.oneLine(inner, limit: 200)
             throw ProviderError(
                 .unavailable,
                 "Log Analytics query: partial results (\(code): \(text)); cannot tell whether access was denied (narrow the window or retry)")

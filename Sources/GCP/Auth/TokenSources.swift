@@ -61,7 +61,7 @@ enum OAuthExchange {
             // OAuth error `{"error","error_description"}`, or Google's `{"error":{…}}`.
             let code = root?["error"]?.stringValue ?? root?["error"]?["status"]?.stringValue ?? "HTTP \(response.status)"
             let description = root?["error_description"]?.stringValue ?? root?["error"]?["message"]?.stringValue ?? ""
-            let shown = Redactor.standard.redact(String(description.prefix(200))).replacingOccurrences(of: "\n", with: " ")
+            let shown = Redactor.standard.redact(CloudText.oneLine(description, limit: 200))
             throw ProviderError(
                 .authentication, "\(what) was refused: \(code)\(shown.isEmpty ? "" : " (\(shown))")",
                 serviceCode: code, httpStatus: response.status)

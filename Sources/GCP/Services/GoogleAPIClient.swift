@@ -126,10 +126,7 @@ public struct GoogleErrorResponse: Sendable {
         var code = self.code
         // INVALID_ARGUMENT is about the policy only when a policy was sent.
         if code == .malformedPolicy && operation != "setIamPolicy" { code = .other }
-        // One line, and nothing a terminal would act on (CR, ESC, …).
-        let raw = message ?? "HTTP \(httpStatus)"
-        let text = String(String.UnicodeScalarView(raw.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
-        let shown = Redactor.standard.redact(String(text.prefix(300)))
+        let shown = Redactor.standard.redact(CloudText.oneLine(message ?? "HTTP \(httpStatus)", limit: 300))
         return ProviderError(
             code, "\(service) \(operation): \(shown) (\(status ?? "HTTP \(httpStatus)"))", serviceCode: status,
             httpStatus: httpStatus)
