@@ -32,33 +32,28 @@ public protocol AzureTokenSource: Sendable {
 
 /// One token per audience, reused until five minutes before it expires;
 /// concurrent callers share one request.
-public actor AzureTokenCache {
+public struct AzureTokenCache: Sendable {
     let source: any AzureTokenSource
-    let clock: @Sendable () -> Date
-    private var tokens: [AzureAudience: AzureAccessToken] = [:]
-    private var inFlight: [AzureAudience: Task<AzureAccessToken, any Error>] = [:]
+    let cache: BearerTokenCache<AzureAudience>
     public static let refreshMargin: TimeInterval = 300
 
     public init(source: any AzureTokenSource, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.source = source
-        self.clock = clock
+        cache = BearerTokenCache(margin: Self.refreshMargin, clock: clock)
     }
 
     public func token(for audience: AzureAudience) async throws -> AzureAccessToken {
-        if let cached = tokens[audience], cached.expiresOn.timeIntervalSince(clock()) > Self.refreshMargin { return cached }
-        if let task = inFlight[audience] { return try await task.value }
         let source = self.source
-        let task = Task { try await source.fetchToken(for: audience) }
-        inFlight[audience] = task
-        defer { inFlight[audience] = nil }
-        let token = try await task.value
-        tokens[audience] = token
-        return token
+        let token = try await cache.token(for: audience) {
+            let fresh = try await source.fetchToken(for: audience)
+            return .init(value: fresh.token, expiresAt: fresh.expiresOn)
+        }
+        return AzureAccessToken(token: token.value, expiresOn: token.expiresAt)
     }
 
     /// Forgets the audience's token if it still is `token` (after a 401).
-    public func invalidate(_ audience: AzureAudience, token: String) {
-        if tokens[audience]?.token == token { tokens[audience] = nil }
+    public func invalidate(_ audience: AzureAudience, token: String) async {
+        await cache.invalidate(audience, value: token)
     }
 }
 

@@ -281,34 +281,27 @@ public struct MetadataServerTokenSource: GoogleTokenSource {
 
 /// Caches a source's token until five minutes before it expires; callers that
 /// ask at the same time share one fetch.
-public actor CachingTokenProvider {
+public struct CachingTokenProvider: Sendable {
     let source: any GoogleTokenSource
-    let clock: @Sendable () -> Date
-    let margin: TimeInterval
-    var cached: GoogleAccessToken?
-    var inflight: Task<GoogleAccessToken, any Error>?
+    /// One scope (cloud-platform), so one key.
+    let cache: BearerTokenCache<String>
 
     public init(source: any GoogleTokenSource, margin: TimeInterval = 300, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.source = source
-        self.margin = margin
-        self.clock = clock
+        cache = BearerTokenCache(margin: margin, clock: clock)
     }
 
     public func token() async throws -> String {
-        if let cached, cached.expiresAt.timeIntervalSince(clock()) > margin { return cached.token }
-        if let inflight { return try await inflight.value.token }
         let source = self.source
-        let task = Task { try await source.fetch() }
-        inflight = task
-        defer { inflight = nil }
-        let fresh = try await task.value
-        cached = fresh
-        return fresh.token
+        return try await cache.token(for: cloudPlatformScope) {
+            let fresh = try await source.fetch()
+            return .init(value: fresh.token, expiresAt: fresh.expiresAt)
+        }.value
     }
 
-    /// Forgets the cached token (after a 401).
-    public func invalidate() { cached = nil }
+    /// Forgets `token` if it still is the cached one (after a 401 refused it).
+    public func invalidate(_ token: String) async { await cache.invalidate(cloudPlatformScope, value: token) }
 
-    public nonisolated var label: String { source.label }
+    public var label: String { source.label }
     public func member() async throws -> String? { try await source.member() }
 }

@@ -65,7 +65,8 @@ public struct GoogleAPIClient: Sendable {
 
     private func sendOnce(_ unauthenticated: HTTPRequest, operation: String) async throws -> Data {
         var request = unauthenticated
-        request.headers.add(name: "Authorization", value: "Bearer \(try await tokens.token())")
+        let token = try await tokens.token()
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "application/json")
         if let quotaProject { request.headers.add(name: "x-goog-user-project", value: quotaProject) }
         let response: HTTPResponse
@@ -78,7 +79,7 @@ public struct GoogleAPIClient: Sendable {
             throw ProviderError(.unavailable, "\(service) \(operation): \(error)")
         }
         guard response.isSuccess else {
-            if response.status == 401 { await tokens.invalidate() }
+            if response.status == 401 { await tokens.invalidate(token) }
             throw GoogleErrorResponse(response).providerError(service: service, operation: operation)
         }
         return response.body
